@@ -1,0 +1,157 @@
+"""The decision-consultation and public-hearing portal."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal import config as cfg
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: settings, extensions, blueprints, CLI."""
+    instance_path = cfg.resolve_instance_path(PROJECT_ROOT / "instance")
+    if config and config.get("INSTANCE_PATH"):
+        instance_path = Path(config["INSTANCE_PATH"]).resolve()
+    instance_path.mkdir(parents=True, exist_ok=True)
+
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(cfg.defaults(instance_path))
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(cfg.from_environment())
+    if config:
+        app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = cfg.load_secret_key(instance_path)
+    app.config["SQLALCHEMY_DATABASE_URI"] = cfg.normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["RATELIMIT_STORAGE_URI"] = app.config.get("RATELIMIT_STORAGE_URI") or (
+        app.config["REDIS_URL"] or "memory://"
+    )
+    for key in ("INDEX_PATH", "UPLOAD_PATH", "OUTBOX_PATH"):
+        Path(app.config[key]).mkdir(parents=True, exist_ok=True)
+    if app.config["PROXY_COUNT"]:
+        n = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    _install_hooks(app)
+    logging.getLogger("portal").setLevel(logging.INFO)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from portal.api.base import api
+    from portal.auth.models import AnonymousUser, User
+    from portal.core import database
+    from portal.core.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from portal.core.i18n import select_locale
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    options = database.engine_options(url)
+    options.update(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            if engine.dialect.name == "sqlite":
+                database.configure_sqlite(engine)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(PROJECT_ROOT / "portal" / "translations"))
+    limiter.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.session_protection = "strong"
+    login_manager.anonymous_user = AnonymousUser
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        ident, _, token = user_id.partition(":")
+        if not ident.isdigit() or not token:
+            return None
+        user = db.session.get(User, int(ident))
+        if user is None or not user.is_enabled or user.session_token != token:
+            return None
+        return user
+
+    api.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.api.base import api
+    from portal.api.views import blp as api_blp
+    from portal.auth.admin import bp as admin_bp
+    from portal.auth.permissions import declare_endpoint, public
+    from portal.auth.views import bp as auth_bp
+    from portal.core.errors import register_error_handlers
+    from portal.core.views import bp as core_bp
+    from portal.trace.views import bp as trace_bp
+
+    for bp in (core_bp, auth_bp, admin_bp, trace_bp):
+        app.register_blueprint(bp)
+    api.register_blueprint(api_blp)
+    declare_endpoint(app, "static", public)
+    for endpoint in list(app.view_functions):
+        if endpoint.startswith("api-docs."):
+            declare_endpoint(app, endpoint, public)
+    register_error_handlers(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from portal.core.cli import create_user_command, init_db_command, seed_demo_command
+    from portal.trace.cli import trace_cli
+
+    for command in (init_db_command, create_user_command, seed_demo_command, trace_cli):
+        app.cli.add_command(command)
+
+
+def _install_hooks(app: Flask) -> None:
+    from flask_babel import get_locale
+    from flask_login import current_user
+
+    from portal.auth.forms import LanguageForm
+    from portal.auth.models import ROLE_LABELS, Role
+    from portal.auth.permissions import enforce_access
+    from portal.core.i18n import is_english, local_time
+
+    app.before_request(enforce_access)
+
+    @app.context_processor
+    def shell_context():
+        return {
+            "current_locale": str(get_locale()),
+            "is_english": is_english(),
+            "language_form": LanguageForm(formdata=None),
+            "languages": app.config["LANGUAGES"],
+            "Role": Role,
+            "role_label": lambda code: str(ROLE_LABELS.get(Role(code), code)) if code in Role._value2member_map_ else code,
+            "current_path": request.full_path.rstrip("?") if request else "/",
+            "user": current_user,
+        }
+
+    app.jinja_env.filters["localtime"] = local_time
+    app.jinja_env.globals["g"] = g
+
+    @app.after_request
+    def vary_on_language(response):
+        response.headers.add("Vary", "Cookie")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response

@@ -1,0 +1,1 @@
+"""Accounts, roles, departments, login and the permission rules every view declares."""

@@ -1,0 +1,1 @@
+"""Shared infrastructure: extensions, base model, errors, Markdown, time helpers."""

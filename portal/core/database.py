@@ -1,0 +1,49 @@
+"""Engine setup: SQLite pragmas and write-transaction handling, PostgreSQL options."""
+
+from __future__ import annotations
+
+from flask import has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def engine_options(url: str) -> dict:
+    """Options for ``SQLALCHEMY_ENGINE_OPTIONS`` suited to the database in ``url``."""
+    if url.startswith("sqlite"):
+        # busy timeout in seconds; the pragma below sets the same in milliseconds.
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True}
+
+
+def wants_write_lock() -> bool:
+    """Whether a new SQLite transaction should take the write lock at once.
+
+    A deferred SQLite transaction that reads and later writes fails with SQLITE_BUSY if another
+    writer committed in between; the busy timeout does not help there. So transactions of
+    requests that may write (POST and the like) and of CLI/tests begin IMMEDIATE: writers queue
+    on the busy timeout instead of failing, while page views keep reading concurrently under WAL.
+    """
+    if has_request_context():
+        return request.method not in READ_METHODS
+    return True
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, busy timeout, and explicit BEGIN so savepoints and locking work."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy, not the sqlite3 module, emit BEGIN (the documented pysqlite recipe).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if wants_write_lock() else "BEGIN")

@@ -1,0 +1,234 @@
+"""Append to the ledger inside the caller's transaction; verify the whole chain."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, text
+
+from portal.core.extensions import db
+from portal.core.models import utcnow
+from portal.trace.canonical import (
+    GENESIS_HASH,
+    actor_document,
+    canonical,
+    entry_hash,
+    format_time,
+    sha256_hex,
+)
+from portal.trace.models import INTERNAL, PUBLIC, VISIBILITIES, TraceEntry
+
+# Any constant: the key of the PostgreSQL advisory lock that serialises appends.
+APPEND_LOCK_KEY = 713_2019
+
+
+def _subject_of(subject) -> tuple[str, str]:
+    if isinstance(subject, tuple):
+        kind, ident = subject
+        return str(kind), str(ident)
+    kind = getattr(subject, "trace_kind", None) or subject.__tablename__
+    ident = subject.id
+    if ident is None:
+        raise ValueError("flush the subject before recording it in the ledger")
+    return kind, str(ident)
+
+
+def _actor_of(actor) -> tuple[int | None, str, list[str]]:
+    if actor is None or getattr(actor, "is_anonymous", False):
+        return None, "system", []
+    return actor.id, actor.display_name, sorted(actor.roles)
+
+
+def _lock_for_append() -> None:
+    """Serialise appends so the chain cannot fork.
+
+    PostgreSQL: a transaction-scoped advisory lock, released at commit or rollback.
+    SQLite: write transactions begin IMMEDIATE (see core/database.py), so this transaction
+    already holds the database's single write lock.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+
+
+def record(
+    actor,
+    action: str,
+    subject,
+    *,
+    visibility: str = PUBLIC,
+    department=None,
+    at: datetime | None = None,
+    **payload,
+) -> TraceEntry:
+    """Append one entry for ``action`` by ``actor`` on ``subject``, in the current transaction.
+
+    ``subject`` is a flushed model instance or a ``(kind, id)`` pair; ``department`` (a model or
+    an id) owns the entry and may read it when ``visibility`` is internal. The payload must be
+    canonical-encodable (no floats).
+    """
+    if visibility not in VISIBILITIES:
+        raise ValueError(f"unknown visibility {visibility!r}")
+    if not action or "." not in action:
+        raise ValueError("action codes are noun.past_verb")
+    subject_kind, subject_id = _subject_of(subject)
+    actor_id, actor_name, actor_roles = _actor_of(actor)
+    department_id = getattr(department, "id", department)
+    payload_bytes = canonical(payload)
+
+    _lock_for_append()
+    db.session.flush()
+    head = db.session.execute(select(TraceEntry.seq, TraceEntry.hash).order_by(TraceEntry.seq.desc()).limit(1)).first()
+    seq, prev_hash = (head.seq + 1, head.hash) if head else (1, GENESIS_HASH)
+
+    moment = at or utcnow()
+    header = {
+        "seq": seq,
+        "at": format_time(moment),
+        "action": action,
+        "subject_kind": subject_kind,
+        "subject_id": subject_id,
+        "visibility": visibility,
+        "department_id": department_id,
+        "actor_hash": sha256_hex(canonical(actor_document(actor_id, actor_name, actor_roles))),
+        "payload_hash": sha256_hex(payload_bytes),
+        "prev_hash": prev_hash,
+    }
+    entry = TraceEntry(
+        seq=seq,
+        at=moment,
+        actor_id=actor_id,
+        actor_name=actor_name,
+        actor_roles=canonical(actor_roles).decode("utf-8"),
+        actor_hash=header["actor_hash"],
+        action=action,
+        subject_kind=subject_kind,
+        subject_id=subject_id,
+        visibility=visibility,
+        department_id=department_id,
+        payload=payload_bytes.decode("utf-8"),
+        payload_hash=header["payload_hash"],
+        prev_hash=prev_hash,
+        hash=entry_hash(header),
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    count: int
+    head_seq: int
+    head_hash: str
+    broken_seq: int | None = None
+    reason: str = ""
+    checkpoint_ok: bool | None = None
+
+
+def _rows(batch: int = 5000) -> Iterable[tuple]:
+    """Stream every entry in order, as plain tuples (ORM objects would cost more than the hashing)."""
+    cols = (
+        "seq, at, actor_id, actor_name, actor_roles, actor_hash, action, subject_kind, subject_id, "
+        "visibility, department_id, payload, payload_hash, prev_hash, hash"
+    )
+    after = 0
+    conn = db.session.connection()
+    while True:
+        rows = conn.execute(
+            text(f"SELECT {cols} FROM trace_entry WHERE seq > :after ORDER BY seq LIMIT :n"),  # noqa: S608
+            {"after": after, "n": batch},
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1][0]
+
+
+def _as_utc_text(value) -> str:
+    # Raw rows: PostgreSQL gives naive datetimes, SQLite gives text; both are UTC.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    from datetime import UTC
+
+    return format_time(value.replace(tzinfo=UTC))
+
+
+def verify(checkpoint: tuple[int, str] | None = None) -> VerifyResult:
+    """Recompute the chain from the start; name the first broken entry.
+
+    Checks, for each entry: seq follows the previous one, prev_hash is the previous hash, the
+    payload and actor match their hashes, and the entry hash matches its header.
+    ``checkpoint`` (seq, hash) must also be in the chain: that catches truncation.
+    """
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    count = 0
+    checkpoint_ok = None if checkpoint is None else False
+    for row in _rows():
+        (seq, at, actor_id, actor_name, actor_roles, actor_hash, action, subject_kind, subject_id,
+         visibility, department_id, payload, payload_hash, prev_hash, stored_hash) = row
+
+        def broken(reason: str, seq=seq) -> VerifyResult:
+            return VerifyResult(False, count, expected_seq - 1, expected_prev, seq, reason, checkpoint_ok)
+
+        if seq != expected_seq:
+            return broken(f"expected seq {expected_seq}")
+        if prev_hash != expected_prev:
+            return broken("prev_hash does not match the previous entry")
+        if sha256_hex(payload.encode("utf-8")) != payload_hash:
+            return broken("payload does not match payload_hash")
+        try:
+            roles = json.loads(actor_roles)
+        except ValueError:
+            return broken("actor roles are not JSON")
+        if sha256_hex(canonical(actor_document(actor_id, actor_name, roles))) != actor_hash:
+            return broken("actor does not match actor_hash")
+        header = {
+            "seq": seq,
+            "at": _as_utc_text(at),
+            "action": action,
+            "subject_kind": subject_kind,
+            "subject_id": subject_id,
+            "visibility": visibility,
+            "department_id": department_id,
+            "actor_hash": actor_hash,
+            "payload_hash": payload_hash,
+            "prev_hash": prev_hash,
+        }
+        if entry_hash(header) != stored_hash:
+            return broken("hash does not match the entry")
+        if checkpoint is not None and seq == checkpoint[0]:
+            checkpoint_ok = stored_hash == checkpoint[1]
+            if not checkpoint_ok:
+                return broken("checkpoint hash differs")
+        expected_prev = stored_hash
+        expected_seq += 1
+        count += 1
+    if checkpoint is not None and not checkpoint_ok:
+        return VerifyResult(False, count, count, expected_prev, checkpoint[0],
+                            "checkpoint is past the end of the chain (truncated?)", False)
+    return VerifyResult(True, count, count, expected_prev, None, "", checkpoint_ok)
+
+
+def head() -> tuple[int, str]:
+    """The last entry's seq and hash, (0, genesis) for an empty ledger."""
+    row = db.session.execute(select(TraceEntry.seq, TraceEntry.hash).order_by(TraceEntry.seq.desc()).limit(1)).first()
+    return (row.seq, row.hash) if row else (0, GENESIS_HASH)
+
+
+def can_read(entry: TraceEntry, user) -> bool:
+    """Whether ``user`` may read the payload and actor of ``entry``."""
+    if entry.visibility == PUBLIC:
+        return True
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.has_role("auditor", "admin", "leader"):
+        return True
+    return entry.department_id is not None and user.is_member_of(entry.department_id)
+
+
+__all__ = ["INTERNAL", "PUBLIC", "VerifyResult", "can_read", "head", "record", "verify"]
