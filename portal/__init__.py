@@ -13,6 +13,10 @@ from portal import config as cfg
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+#: Feature packages beyond the foundation; each has ``init_app(app)`` that registers its
+#: blueprints, API blueprints, CLI commands, seed steps and decision-page sections.
+FEATURES: tuple[str, ...] = ("portal.decisions",)
+
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application: settings, extensions, blueprints, CLI."""
@@ -48,6 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)
+    _init_features(app)
     _install_hooks(app)
     logging.getLogger("portal").setLevel(logging.INFO)
     return app
@@ -71,7 +76,11 @@ def _init_extensions(app: Flask) -> None:
                 database.configure_sqlite(engine)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(PROJECT_ROOT / "portal" / "translations"))
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(PROJECT_ROOT / "portal" / "translations"),
+    )
     limiter.init_app(app)
 
     login_manager.init_app(app)
@@ -107,10 +116,19 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     api.register_blueprint(api_blp)
     declare_endpoint(app, "static", public)
+    register_error_handlers(app)
+
+
+def _init_features(app: Flask) -> None:
+    import importlib
+
+    from portal.auth.permissions import declare_endpoint, public
+
+    for name in FEATURES:
+        importlib.import_module(name).init_app(app)
     for endpoint in list(app.view_functions):
         if endpoint.startswith("api-docs."):
             declare_endpoint(app, endpoint, public)
-    register_error_handlers(app)
 
 
 def _register_cli(app: Flask) -> None:
@@ -128,6 +146,7 @@ def _install_hooks(app: Flask) -> None:
     from portal.auth.forms import LanguageForm
     from portal.auth.models import ROLE_LABELS, Role
     from portal.auth.permissions import enforce_access
+    from portal.core.hooks import decision_sections, nav_links
     from portal.core.i18n import is_english, local_time
 
     app.before_request(enforce_access)
@@ -140,9 +159,13 @@ def _install_hooks(app: Flask) -> None:
             "language_form": LanguageForm(formdata=None),
             "languages": app.config["LANGUAGES"],
             "Role": Role,
-            "role_label": lambda code: str(ROLE_LABELS.get(Role(code), code)) if code in Role._value2member_map_ else code,
+            "role_label": lambda code: (
+                str(ROLE_LABELS.get(Role(code), code)) if code in Role._value2member_map_ else code
+            ),
             "current_path": request.full_path.rstrip("?") if request else "/",
             "user": current_user,
+            "nav_links": nav_links,
+            "decision_sections": decision_sections,
         }
 
     app.jinja_env.filters["localtime"] = local_time

@@ -70,8 +70,12 @@ def create_user():
         )
     except DomainError as exc:
         db.session.rollback()
-        field = {"invalid_email": form.email, "duplicate_email": form.email, "invalid_name": form.display_name,
-                 "weak_password": form.password}.get(exc.code, form.roles)
+        field = {
+            "invalid_email": form.email,
+            "duplicate_email": form.email,
+            "invalid_name": form.display_name,
+            "weak_password": form.password,
+        }.get(exc.code, form.roles)
         field.errors = [*field.errors, str(exc.message)]
         return render_template("admin/user_new.html", form=form), exc.status
     db.session.commit()
@@ -152,16 +156,19 @@ def department_detail(code: str):
     member_form = MemberForm(formdata=None, prefix="member")
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
-        return render_template("admin/department.html", department=department, form=form,
-                               member_form=member_form), status
+        return render_template(
+            "admin/department.html", department=department, form=form, member_form=member_form
+        ), status
     try:
-        operations.update_department(current_user, department, name=form.name.data, name_en=form.name_en.data,
-                                     active=bool(form.active.data))
+        operations.update_department(
+            current_user, department, name=form.name.data, name_en=form.name_en.data, active=bool(form.active.data)
+        )
     except DomainError as exc:
         db.session.rollback()
         form.name.errors = [*form.name.errors, str(exc.message)]
-        return render_template("admin/department.html", department=department, form=form,
-                               member_form=member_form), exc.status
+        return render_template(
+            "admin/department.html", department=department, form=form, member_form=member_form
+        ), exc.status
     db.session.commit()
     flash(_("单位信息已保存。"), "success")
     return redirect(url_for(".department_detail", code=department.code))
@@ -177,8 +184,7 @@ def add_member(code: str):
         if not member_form.errors:
             member_form.email.errors = [_("没有使用该邮箱的账号。")]
         form = DepartmentForm(obj=department)
-        return render_template("admin/department.html", department=department, form=form,
-                               member_form=member_form), 400
+        return render_template("admin/department.html", department=department, form=form, member_form=member_form), 400
     try:
         operations.add_member(current_user, department, user)
     except DomainError as exc:

@@ -6,6 +6,7 @@ import enum
 import secrets
 from datetime import datetime
 
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -50,7 +51,7 @@ DEPARTMENT_CODE_MAX = 32
 DEPARTMENT_NAME_MAX = 120
 
 # werkzeug's scrypt: memory-hard, no extra dependency.
-PASSWORD_METHOD = "scrypt"
+PASSWORD_METHOD = "scrypt"  # noqa: S105 (a hash method name, not a password)
 
 
 class UserRole(db.Model):
@@ -146,7 +147,10 @@ class User(TimestampMixin, db.Model):
         return bool(self.roles.intersection(roles))
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+        method = (
+            current_app.config.get("PASSWORD_HASH_METHOD", PASSWORD_METHOD) if has_app_context() else PASSWORD_METHOD
+        )
+        self.password_hash = generate_password_hash(password, method=method)
         self.session_token = secrets.token_hex(16)
 
     def check_password(self, password: str) -> bool:

@@ -152,8 +152,9 @@ def set_enabled(actor: User, user: User, enabled: bool, *, reason: str = "") -> 
     if not enabled:
         user.session_token = secrets.token_hex(16)  # ends its open sessions
     db.session.flush()
-    trace.record(actor, "user.enabled" if enabled else "user.disabled", user, visibility=INTERNAL,
-                 reason=reason.strip()[:500])
+    trace.record(
+        actor, "user.enabled" if enabled else "user.disabled", user, visibility=INTERNAL, reason=reason.strip()[:500]
+    )
     return user
 
 
@@ -162,8 +163,9 @@ def _check_department_fields(code: str, name: str, name_en: str | None) -> tuple
     name = " ".join((name or "").split())
     name_en = " ".join((name_en or "").split()) or None
     if not code or len(code) > DEPARTMENT_CODE_MAX or not all(c.isascii() and (c.isalnum() or c in "-_") for c in code):
-        raise DomainError(_l("单位代码只能由字母、数字、连字符组成,最长 %(n)s 个字符。", n=DEPARTMENT_CODE_MAX),
-                          code="invalid_code")
+        raise DomainError(
+            _l("单位代码只能由字母、数字、连字符组成,最长 %(n)s 个字符。", n=DEPARTMENT_CODE_MAX), code="invalid_code"
+        )
     if not name or len(name) > DEPARTMENT_NAME_MAX:
         raise DomainError(_l("单位名称必填,最长 %(n)s 个字符。", n=DEPARTMENT_NAME_MAX), code="invalid_name")
     if name_en and len(name_en) > DEPARTMENT_NAME_MAX:
@@ -179,13 +181,13 @@ def create_department(actor, *, code: str, name: str, name_en: str | None = None
     department = Department(code=code, name=name, name_en=name_en, active=True)
     db.session.add(department)
     db.session.flush()
-    trace.record(actor, "department.created", department, department=department, code=code, name=name,
-                 name_en=name_en)
+    trace.record(actor, "department.created", department, department=department, code=code, name=name, name_en=name_en)
     return department
 
 
-def update_department(actor: User, department: Department, *, name: str, name_en: str | None,
-                      active: bool) -> Department:
+def update_department(
+    actor: User, department: Department, *, name: str, name_en: str | None, active: bool
+) -> Department:
     """Rename a department or mark it inactive."""
     _, name, name_en = _check_department_fields(department.code, name, name_en)
     changes = {}
@@ -205,8 +207,14 @@ def add_member(actor: User, department: Department, user: User) -> None:
         raise DomainError(_l("%(name)s 已是该单位成员。", name=user.display_name), code="already_member")
     department.members.append(user)
     db.session.flush()
-    trace.record(actor, "department.member_added", department, department=department, user_id=user.id,
-                 user_name=user.display_name)
+    trace.record(
+        actor,
+        "department.member_added",
+        department,
+        department=department,
+        user_id=user.id,
+        user_name=user.display_name,
+    )
 
 
 def remove_member(actor: User, department: Department, user: User) -> None:
@@ -215,8 +223,14 @@ def remove_member(actor: User, department: Department, user: User) -> None:
         raise DomainError(_l("%(name)s 不是该单位成员。", name=user.display_name), code="not_member")
     department.members.remove(user)
     db.session.flush()
-    trace.record(actor, "department.member_removed", department, department=department, user_id=user.id,
-                 user_name=user.display_name)
+    trace.record(
+        actor,
+        "department.member_removed",
+        department,
+        department=department,
+        user_id=user.id,
+        user_name=user.display_name,
+    )
 
 
 def set_departments(actor: User, user: User, codes) -> User:

@@ -29,10 +29,19 @@ def _login_failed(response) -> bool:
 
 @bp.route("/login", methods=["GET", "POST"])
 @require(public)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ADDRESS"], methods=["POST"], deduct_when=_login_failed,
-               scope="login-address")
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ACCOUNT"], key_func=_account_key, methods=["POST"],
-               deduct_when=_login_failed, scope="login-account")
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_ADDRESS"],
+    methods=["POST"],
+    deduct_when=_login_failed,
+    scope="login-address",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_ACCOUNT"],
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_login_failed,
+    scope="login-account",
+)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))

@@ -17,7 +17,8 @@ from portal.core.extensions import db
 @with_appcontext
 def init_db_command():
     """Apply every migration (creates the database on first run)."""
-    upgrade(directory=current_app.extensions["migrate"].directory)
+    # "heads": feature branches of the migration tree are all applied.
+    upgrade(directory=current_app.extensions["migrate"].directory, revision="heads")
     click.echo("database is at the newest migration")
 
 
@@ -38,8 +39,13 @@ def create_user_command(email, password, name, roles, departments):
         found.append(department)
     try:
         user = operations.create_user(
-            None, email=email, display_name=name, password=password, roles=list(roles) or [Role.CITIZEN],
-            departments=found, confirmed=True,
+            None,
+            email=email,
+            display_name=name,
+            password=password,
+            roles=list(roles) or [Role.CITIZEN],
+            departments=found,
+            confirmed=True,
         )
     except DomainError as exc:
         db.session.rollback()
@@ -49,10 +55,18 @@ def create_user_command(email, password, name, roles, departments):
 
 
 @click.command("seed-demo")
+@click.option("--first-run", is_flag=True, help="Do nothing when the database already has accounts.")
 @with_appcontext
-def seed_demo_command():
+def seed_demo_command(first_run):
     """Load realistic demo content; running it again adds nothing twice."""
+    from sqlalchemy import func, select
+
+    from portal.auth.models import User
     from portal.core.seed import seed_demo
+
+    if first_run and db.session.scalar(select(func.count(User.id))):
+        click.echo("accounts exist already; demo data not loaded (run seed-demo to add what is missing)")
+        return
 
     for line in seed_demo():
         click.echo(line)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from sqlalchemy import select
 
@@ -44,18 +44,23 @@ def seed_accounts() -> Iterator[str]:
         if user_by_email(email) is not None:
             continue
         departments = db.session.scalars(select(Department).where(Department.code.in_(codes))).all()
-        operations.create_user(None, email=email, display_name=name, password=password, roles=roles,
-                               departments=departments, confirmed=True)
+        operations.create_user(
+            None,
+            email=email,
+            display_name=name,
+            password=password,
+            roles=roles,
+            departments=departments,
+            confirmed=True,
+        )
         yield f"user {email} / {password} ({', '.join(r.value for r in roles)})"
 
 
-#: Steps run in order by ``seed-demo``; later features append theirs.
-STEPS: list[Callable[[], Iterator[str]]] = [seed_accounts]
-
-
 def seed_demo() -> Iterator[str]:
-    """Run every step, one transaction each."""
-    for step in STEPS:
+    """Run the accounts step, then every feature's step (core.hooks.add_seed_step), one transaction each."""
+    from portal.core.hooks import seed_steps
+
+    for step in [seed_accounts, *seed_steps()]:
         lines = list(step())
         db.session.commit()
         yield from lines

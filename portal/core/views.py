@@ -49,6 +49,7 @@ def set_language():
     target = safe_next(form.next.data, url_for("core.home"))
     response = redirect(target)
     if form.validate_on_submit() and code in current_app.config["LANGUAGES"]:
-        response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
-                            secure=request.is_secure)
+        response.set_cookie(
+            "lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True, secure=request.is_secure
+        )
     return response

@@ -30,11 +30,14 @@ def verify_command(checkpoint):
     result = verify(point)
     elapsed = time.perf_counter() - started
     if result.ok:
-        click.echo(f"ledger intact: {result.count} entries, head {result.head_seq} {result.head_hash} "
-                   f"({elapsed:.2f} s)")
+        click.echo(
+            f"ledger intact: {result.count} entries, head {result.head_seq} {result.head_hash} ({elapsed:.2f} s)"
+        )
         if point:
             click.echo(f"checkpoint {point[0]} found in the chain")
         return
-    click.echo(f"ledger BROKEN at seq {result.broken_seq}: {result.reason} "
-               f"(entries before it verified: {result.count})", err=True)
+    click.echo(
+        f"ledger BROKEN at seq {result.broken_seq}: {result.reason} (entries before it verified: {result.count})",
+        err=True,
+    )
     sys.exit(1)

@@ -24,8 +24,9 @@ class TraceEntry(db.Model):
     )
 
     #: Position in the chain, 1-based, without gaps.
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                     autoincrement=False)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     #: When it was recorded (UTC, microseconds).
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     #: Who acted (None for the system itself); not a foreign key so the ledger outlives any account.

@@ -157,6 +157,54 @@ def _as_utc_text(value) -> str:
     return format_time(value.replace(tzinfo=UTC))
 
 
+def _problem(row, expected_seq: int, expected_prev: str) -> str | None:
+    """What is wrong with one stored entry, or None."""
+    (
+        seq,
+        at,
+        actor_id,
+        actor_name,
+        actor_roles,
+        actor_hash,
+        action,
+        subject_kind,
+        subject_id,
+        visibility,
+        department_id,
+        payload,
+        payload_hash,
+        prev_hash,
+        stored_hash,
+    ) = row
+    if seq != expected_seq:
+        return f"expected seq {expected_seq}"
+    if prev_hash != expected_prev:
+        return "prev_hash does not match the previous entry"
+    if sha256_hex(payload.encode("utf-8")) != payload_hash:
+        return "payload does not match payload_hash"
+    try:
+        roles = json.loads(actor_roles)
+    except ValueError:
+        return "actor roles are not JSON"
+    if sha256_hex(canonical(actor_document(actor_id, actor_name, roles))) != actor_hash:
+        return "actor does not match actor_hash"
+    header = {
+        "seq": seq,
+        "at": _as_utc_text(at),
+        "action": action,
+        "subject_kind": subject_kind,
+        "subject_id": subject_id,
+        "visibility": visibility,
+        "department_id": department_id,
+        "actor_hash": actor_hash,
+        "payload_hash": payload_hash,
+        "prev_hash": prev_hash,
+    }
+    if entry_hash(header) != stored_hash:
+        return "hash does not match the entry"
+    return None
+
+
 def verify(checkpoint: tuple[int, str] | None = None) -> VerifyResult:
     """Recompute the chain from the start; name the first broken entry.
 
@@ -165,52 +213,31 @@ def verify(checkpoint: tuple[int, str] | None = None) -> VerifyResult:
     ``checkpoint`` (seq, hash) must also be in the chain: that catches truncation.
     """
     expected_prev = GENESIS_HASH
-    expected_seq = 1
     count = 0
     checkpoint_ok = None if checkpoint is None else False
     for row in _rows():
-        (seq, at, actor_id, actor_name, actor_roles, actor_hash, action, subject_kind, subject_id,
-         visibility, department_id, payload, payload_hash, prev_hash, stored_hash) = row
-
-        def broken(reason: str, seq=seq) -> VerifyResult:
-            return VerifyResult(False, count, expected_seq - 1, expected_prev, seq, reason, checkpoint_ok)
-
-        if seq != expected_seq:
-            return broken(f"expected seq {expected_seq}")
-        if prev_hash != expected_prev:
-            return broken("prev_hash does not match the previous entry")
-        if sha256_hex(payload.encode("utf-8")) != payload_hash:
-            return broken("payload does not match payload_hash")
-        try:
-            roles = json.loads(actor_roles)
-        except ValueError:
-            return broken("actor roles are not JSON")
-        if sha256_hex(canonical(actor_document(actor_id, actor_name, roles))) != actor_hash:
-            return broken("actor does not match actor_hash")
-        header = {
-            "seq": seq,
-            "at": _as_utc_text(at),
-            "action": action,
-            "subject_kind": subject_kind,
-            "subject_id": subject_id,
-            "visibility": visibility,
-            "department_id": department_id,
-            "actor_hash": actor_hash,
-            "payload_hash": payload_hash,
-            "prev_hash": prev_hash,
-        }
-        if entry_hash(header) != stored_hash:
-            return broken("hash does not match the entry")
-        if checkpoint is not None and seq == checkpoint[0]:
+        seq, stored_hash = row[0], row[-1]
+        problem = _problem(row, count + 1, expected_prev)
+        if problem is None and checkpoint is not None and seq == checkpoint[0]:
             checkpoint_ok = stored_hash == checkpoint[1]
             if not checkpoint_ok:
-                return broken("checkpoint hash differs")
+                problem = "differs from the checkpoint's hash"
+        if problem:
+            return VerifyResult(
+                False, count, count, expected_prev, count + 1 if seq > count + 1 else seq, problem, checkpoint_ok
+            )
         expected_prev = stored_hash
-        expected_seq += 1
         count += 1
     if checkpoint is not None and not checkpoint_ok:
-        return VerifyResult(False, count, count, expected_prev, checkpoint[0],
-                            "checkpoint is past the end of the chain (truncated?)", False)
+        return VerifyResult(
+            False,
+            count,
+            count,
+            expected_prev,
+            checkpoint[0],
+            "checkpoint is past the end of the chain (truncated?)",
+            False,
+        )
     return VerifyResult(True, count, count, expected_prev, None, "", checkpoint_ok)
 
 

@@ -24,11 +24,16 @@ def index():
     action = (request.args.get("action") or "").strip()[:64]
     if action:
         stmt = stmt.where(TraceEntry.action == action)
-    pagination = db.paginate(stmt.order_by(TraceEntry.seq.desc()), page=page_arg(), per_page=PER_PAGE,
-                             error_out=False)
+    pagination = db.paginate(stmt.order_by(TraceEntry.seq.desc()), page=page_arg(), per_page=PER_PAGE, error_out=False)
     seq, head_hash = head()
-    return render_template("trace/index.html", pagination=pagination, head_seq=seq, head_hash=head_hash,
-                           action=action, can_read=lambda e: can_read(e, current_user))
+    return render_template(
+        "trace/index.html",
+        pagination=pagination,
+        head_seq=seq,
+        head_hash=head_hash,
+        action=action,
+        can_read=lambda e: can_read(e, current_user),
+    )
 
 
 @bp.get("/<int:seq>")
