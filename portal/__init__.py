@@ -168,6 +168,7 @@ def _install_hooks(app: Flask) -> None:
             "decision_sections": decision_sections,
         }
 
+    app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["localtime"] = local_time
     app.jinja_env.globals["g"] = g
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select, text
 
@@ -149,60 +150,65 @@ def _rows(batch: int = 5000) -> Iterable[tuple]:
 
 
 def _as_utc_text(value) -> str:
-    # Raw rows: PostgreSQL gives naive datetimes, SQLite gives text; both are UTC.
+    """The ledger's spelling of a stored time (raw rows: SQLite gives text, PostgreSQL naive datetimes)."""
     if isinstance(value, str):
+        # SQLAlchemy stores "YYYY-MM-DD HH:MM:SS.ffffff" in SQLite: reshape without parsing.
+        if len(value) == 26 and value[10] == " ":
+            return value[:10] + "T" + value[11:] + "Z"
         value = datetime.fromisoformat(value)
-    from datetime import UTC
-
     return format_time(value.replace(tzinfo=UTC))
 
 
-def _problem(row, expected_seq: int, expected_prev: str) -> str | None:
-    """What is wrong with one stored entry, or None."""
-    (
-        seq,
-        at,
-        actor_id,
-        actor_name,
-        actor_roles,
-        actor_hash,
-        action,
-        subject_kind,
-        subject_id,
-        visibility,
-        department_id,
-        payload,
-        payload_hash,
-        prev_hash,
-        stored_hash,
-    ) = row
-    if seq != expected_seq:
-        return f"expected seq {expected_seq}"
-    if prev_hash != expected_prev:
-        return "prev_hash does not match the previous entry"
-    if sha256_hex(payload.encode("utf-8")) != payload_hash:
-        return "payload does not match payload_hash"
-    try:
-        roles = json.loads(actor_roles)
-    except ValueError:
-        return "actor roles are not JSON"
-    if sha256_hex(canonical(actor_document(actor_id, actor_name, roles))) != actor_hash:
-        return "actor does not match actor_hash"
-    header = {
-        "seq": seq,
-        "at": _as_utc_text(at),
-        "action": action,
-        "subject_kind": subject_kind,
-        "subject_id": subject_id,
-        "visibility": visibility,
-        "department_id": department_id,
-        "actor_hash": actor_hash,
-        "payload_hash": payload_hash,
-        "prev_hash": prev_hash,
-    }
-    if entry_hash(header) != stored_hash:
-        return "hash does not match the entry"
-    return None
+# Header and actor values are plain str/int/None, so json.dumps gives the canonical bytes directly,
+# skipping the general normalise() walk (verify spends most of its time here).
+_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
+class _Checker:
+    """Checks entries in order; caches actor hashes, which repeat across many entries."""
+
+    def __init__(self):
+        self.actor_hashes: dict[tuple, str] = {}
+
+    def actor_hash(self, actor_id, actor_name, actor_roles: str) -> str:
+        key = (actor_id, actor_name, actor_roles)
+        found = self.actor_hashes.get(key)
+        if found is None:
+            roles = json.loads(actor_roles)
+            found = sha256_hex(_dumps(actor_document(actor_id, actor_name, roles)).encode("utf-8"))
+            self.actor_hashes[key] = found
+        return found
+
+    def problem(self, row, expected_seq: int, expected_prev: str) -> str | None:
+        """What is wrong with one stored entry, or None."""
+        (seq, at, actor_id, actor_name, actor_roles, actor_hash, action, subject_kind, subject_id,
+         visibility, department_id, payload, payload_hash, prev_hash, stored_hash) = row
+        if seq != expected_seq:
+            return f"expected seq {expected_seq}"
+        if prev_hash != expected_prev:
+            return "prev_hash does not match the previous entry"
+        if hashlib.sha256(payload.encode("utf-8")).hexdigest() != payload_hash:
+            return "payload does not match payload_hash"
+        try:
+            if self.actor_hash(actor_id, actor_name, actor_roles) != actor_hash:
+                return "actor does not match actor_hash"
+        except ValueError:
+            return "actor roles are not JSON"
+        header = {
+            "seq": seq,
+            "at": _as_utc_text(at),
+            "action": action,
+            "subject_kind": subject_kind,
+            "subject_id": subject_id,
+            "visibility": visibility,
+            "department_id": department_id,
+            "actor_hash": actor_hash,
+            "payload_hash": payload_hash,
+            "prev_hash": prev_hash,
+        }
+        if hashlib.sha256(_dumps(header).encode("utf-8")).hexdigest() != stored_hash:
+            return "hash does not match the entry"
+        return None
 
 
 def verify(checkpoint: tuple[int, str] | None = None) -> VerifyResult:
@@ -215,9 +221,10 @@ def verify(checkpoint: tuple[int, str] | None = None) -> VerifyResult:
     expected_prev = GENESIS_HASH
     count = 0
     checkpoint_ok = None if checkpoint is None else False
+    checker = _Checker()
     for row in _rows():
         seq, stored_hash = row[0], row[-1]
-        problem = _problem(row, count + 1, expected_prev)
+        problem = checker.problem(row, count + 1, expected_prev)
         if problem is None and checkpoint is not None and seq == checkpoint[0]:
             checkpoint_ok = stored_hash == checkpoint[1]
             if not checkpoint_ok:
