@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from portal import create_app
@@ -39,6 +40,21 @@ def base_config(instance: Path, url: str, engine_options: dict | None = None) ->
         "RATELIMIT_STORAGE_URI": "memory://",
         "SERVER_NAME": None,
     }
+
+
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context (fresh ``g``, its own session), as in production.
+
+    Flask would otherwise reuse the test's app context, sharing ``g`` (the logged-in user, the
+    locale) across requests. Afterwards the test's own session is expired so it reads what the
+    request committed.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        _db.session.expire_all()
+        return response
 
 
 class Database:
@@ -93,6 +109,7 @@ def app_config() -> dict:
 @pytest.fixture
 def app(database, tmp_path, app_config) -> Iterator[Flask]:
     application = create_app(database.config(tmp_path / "instance", **app_config))
+    application.test_client_class = IsolatedClient
     with application.app_context():
         engines = _db.engines
         engine = engines[None]

@@ -28,7 +28,8 @@ def test_create_user_normalises_and_records(db):
     assert user.password_hash.startswith("pbkdf2:") or user.password_hash.startswith("scrypt:")
     assert user.check_password("Lüjing-2026-xy")
     entry = db.session.scalars(select(TraceEntry).order_by(TraceEntry.seq.desc())).first()
-    assert entry.action == "user.registered" and entry.visibility == "internal"
+    assert entry.action == "user.registered"
+    assert entry.visibility == "internal"
     assert entry.payload_data["email"] == "zhang.san@example.cn"
 
 
@@ -53,7 +54,8 @@ def test_production_hash_is_scrypt(app):
 def test_password_rule(password, fragment, app):
     with app.test_request_context():
         problem = password_problem(password, email="zhangsan@example.cn", name="李四")
-        assert problem is not None and fragment in str(problem)
+        assert problem is not None
+        assert fragment in str(problem)
 
 
 def test_long_passphrase_without_digits_passes(app):
@@ -79,7 +81,8 @@ def test_create_user_refuses_bad_input_and_changes_nothing(db, kwargs, code):
         ops.create_user(None, **args)
     assert exc.value.code == code
     db.session.rollback()
-    assert _count(db, User) == users and _count(db, TraceEntry) == entries
+    assert _count(db, User) == users
+    assert _count(db, TraceEntry) == entries
 
 
 def test_duplicate_email_case_insensitive(db, make_user):
@@ -97,7 +100,8 @@ def test_set_roles_records_each_grant_and_removal(db, make_user):
     assert user.roles == {"expert", "official"}
     assert _actions(db)[-3:] == ["user.role_granted", "user.role_granted", "user.role_removed"]
     entry = db.session.scalars(select(TraceEntry).order_by(TraceEntry.seq.desc())).first()
-    assert entry.actor_name == admin.display_name and entry.payload_data == {"role": "citizen"}
+    assert entry.actor_name == admin.display_name
+    assert entry.payload_data == {"role": "citizen"}
 
 
 def test_admin_cannot_remove_own_admin_role_or_disable_self(db, make_user):
@@ -113,7 +117,8 @@ def test_disable_ends_sessions(db, make_user):
     user = make_user()
     token = user.session_token
     ops.set_enabled(admin, user, False, reason="冒用他人身份")
-    assert not user.is_enabled and user.session_token != token
+    assert not user.is_enabled
+    assert user.session_token != token
     assert _actions(db)[-1] == "user.disabled"
 
 
@@ -147,4 +152,5 @@ def test_change_password(db, make_user):
     with pytest.raises(DomainError):
         ops.change_password(user, current="wrong-password1", new="Another-pass-2026")
     ops.change_password(user, current="Test-pass-2026", new="Another-pass-2026")
-    assert user.check_password("Another-pass-2026") and user.session_token != token
+    assert user.check_password("Another-pass-2026")
+    assert user.session_token != token

@@ -86,7 +86,9 @@ def test_change_and_entry_commit_or_roll_back_together(db, make_user):
 
 def test_verify_empty_ledger_is_intact(db):
     result = verify()
-    assert result.ok and result.count == 0 and result.head_hash == GENESIS_HASH
+    assert result.ok
+    assert result.count == 0
+    assert result.head_hash == GENESIS_HASH
 
 
 def test_verify_intact_and_checkpoint(db, make_user):
@@ -99,7 +101,8 @@ def test_verify_intact_and_checkpoint(db, make_user):
     assert result.checkpoint_ok is True
     assert not verify((seq, "0" * 64)).ok
     truncated = verify((seq + 5, head_hash))
-    assert not truncated.ok and "truncated" in truncated.reason
+    assert not truncated.ok
+    assert "truncated" in truncated.reason
 
 
 def _drop_triggers(connection) -> None:
@@ -113,7 +116,7 @@ def _drop_triggers(connection) -> None:
 @pytest.mark.parametrize(
     ("tamper", "broken"),
     [
-        ("UPDATE trace_entry SET payload = '{\"note\":\"改\"}' WHERE seq = 2", 2),
+        ('UPDATE trace_entry SET payload = \'{"note":"改"}\' WHERE seq = 2', 2),
         ("UPDATE trace_entry SET actor_name = 'someone else' WHERE seq = 2", 2),
         ("UPDATE trace_entry SET action = 'thing.forged' WHERE seq = 3", 3),
         ("DELETE FROM trace_entry WHERE seq = 2", 2),
