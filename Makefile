@@ -24,7 +24,7 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 install: $(VENV)/.installed compile-translations
 
 compile-translations: $(BIN)/python
-	$(BIN)/pybabel compile -q -f -d portal/translations
+	$(BIN)/pybabel -q compile -d portal/translations
 
 ## run: install, migrate, load demo data on first run, serve with gunicorn on 127.0.0.1:$(PORT)
 run: install
@@ -55,8 +55,8 @@ lint: $(VENV)/.installed-test
 
 ## translations: extract every UI string and merge it into the catalogues (then translate en)
 translations: $(VENV)/.installed
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot --no-location --sort-output .
-	$(BIN)/pybabel update -q -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel -q update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
 
 ## screenshots: the main pages at desktop and phone width, into docs/screenshots/
 screenshots: install-test

@@ -92,6 +92,20 @@ class Database:
             engine.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_translations():
+    """Compile the catalogues, so a plain ``pytest`` run (without make) tests the current texts."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parent.parent / "portal" / "translations"
+    for po_path in root.glob("*/LC_MESSAGES/messages.po"):
+        with po_path.open("rb") as fh:
+            catalog = read_po(fh)
+        with po_path.with_suffix(".mo").open("wb") as fh:
+            write_mo(fh, catalog)
+
+
 @pytest.fixture(scope="session")
 def database(tmp_path_factory) -> Iterator[Database]:
     database = Database(tmp_path_factory.mktemp("db"))
