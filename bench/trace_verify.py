@@ -49,16 +49,25 @@ def main() -> None:
             batch = 2000
             for start in range(0, args.entries, batch):
                 for i in range(start, min(start + batch, args.entries)):
-                    trace.record(None, "comment.accepted", ("comment", i), visibility=trace.INTERNAL,
-                                 tracking=f"GY-2026-{i:06d}", article="art-3", text="市民对第三条提出意见" * 3)
+                    trace.record(
+                        None,
+                        "comment.accepted",
+                        ("comment", i),
+                        visibility=trace.INTERNAL,
+                        tracking=f"GY-2026-{i:06d}",
+                        article="art-3",
+                        text="市民对第三条提出意见" * 3,
+                    )
                 db.session.commit()
             append_s = time.perf_counter() - started
             print(f"appended {args.entries} entries in {append_s:.1f} s ({args.entries / append_s:.0f}/s)")
             started = time.perf_counter()
             result = trace.verify()
             verify_s = time.perf_counter() - started
-            print(f"verify: ok={result.ok} entries={result.count} time={verify_s:.2f} s "
-                  f"({result.count / verify_s:.0f} entries/s); target < 5 s for 100k")
+            print(
+                f"verify: ok={result.ok} entries={result.count} time={verify_s:.2f} s "
+                f"({result.count / verify_s:.0f} entries/s); target < 5 s for 100k"
+            )
             db.engine.dispose()
     finally:
         if schema:

@@ -15,7 +15,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: Feature packages beyond the foundation; each has ``init_app(app)`` that registers its
 #: blueprints, API blueprints, CLI commands, seed steps and decision-page sections.
-FEATURES: tuple[str, ...] = ("portal.decisions",)
+FEATURES: tuple[str, ...] = ("portal.decisions", "portal.consultation", "portal.notifications")
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -154,7 +154,8 @@ def _install_hooks(app: Flask) -> None:
     @app.context_processor
     def shell_context():
         return {
-            "current_locale": str(get_locale()),
+            # Babel spells zh_CN as zh_Hans_CN; the switch and the cookie use the configured codes.
+            "current_locale": "en" if is_english() else app.config["BABEL_DEFAULT_LOCALE"],
             "is_english": is_english(),
             "language_form": LanguageForm(formdata=None),
             "languages": app.config["LANGUAGES"],

@@ -181,8 +181,23 @@ class _Checker:
 
     def problem(self, row, expected_seq: int, expected_prev: str) -> str | None:
         """What is wrong with one stored entry, or None."""
-        (seq, at, actor_id, actor_name, actor_roles, actor_hash, action, subject_kind, subject_id,
-         visibility, department_id, payload, payload_hash, prev_hash, stored_hash) = row
+        (
+            seq,
+            at,
+            actor_id,
+            actor_name,
+            actor_roles,
+            actor_hash,
+            action,
+            subject_kind,
+            subject_id,
+            visibility,
+            department_id,
+            payload,
+            payload_hash,
+            prev_hash,
+            stored_hash,
+        ) = row
         if seq != expected_seq:
             return f"expected seq {expected_seq}"
         if prev_hash != expected_prev:
