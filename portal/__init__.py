@@ -15,7 +15,13 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: Feature packages beyond the foundation; each has ``init_app(app)`` that registers its
 #: blueprints, API blueprints, CLI commands, seed steps and decision-page sections.
-FEATURES: tuple[str, ...] = ("portal.decisions", "portal.consultation", "portal.notifications")
+#: No inline script or style anywhere; nothing may frame the portal.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+FEATURES: tuple[str, ...] = ("portal.decisions",)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -37,6 +43,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(cfg.from_environment())
     if config:
         app.config.update(config)
+    if str(app.config.get("BASE_URL", "")).startswith("https://"):
+        # Served over HTTPS: cookies never travel over plain HTTP.
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = cfg.load_secret_key(instance_path)
     app.config["SQLALCHEMY_DATABASE_URI"] = cfg.normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
@@ -174,9 +184,13 @@ def _install_hooks(app: Flask) -> None:
     app.jinja_env.globals["g"] = g
 
     @app.after_request
-    def vary_on_language(response):
-        response.headers.add("Vary", "Cookie")
+    def security_headers(response):
+        response.headers.add("Vary", "Cookie")  # the language and the login live in cookies
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response

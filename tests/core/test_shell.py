@@ -113,3 +113,34 @@ def test_no_hard_coded_secret_key_in_code():
         text = path.read_text(encoding="utf-8")
         assert "SECRET_KEY = " not in text, path
         assert '"SECRET_KEY": "' not in text, path
+
+
+def test_content_security_policy_forbids_inline_script_and_framing(client):
+    policy = client.get("/").headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+
+
+def test_hsts_only_over_https(client):
+    assert "Strict-Transport-Security" not in client.get("/").headers
+    assert "max-age=" in client.get("/", base_url="https://localhost").headers["Strict-Transport-Security"]
+
+
+def test_secure_cookies_when_served_over_https(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("PORTAL_BASE_URL", "https://portal.example.gov.cn")
+    app = create_app()
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_templates_have_no_inline_script_or_style():
+    from pathlib import Path
+
+    for path in (Path(__file__).resolve().parents[2] / "templates").rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        assert "<script" not in text, path
+        assert " style=" not in text, path
+        assert " onclick=" not in text, path
