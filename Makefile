@@ -39,7 +39,13 @@ browser:
 	  echo "installing Debian's chromium"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
-install-test: $(VENV)/.installed-test compile-translations browser
+## node_modules: axe-core for the accessibility checks in the browser tests (npm, from package-lock.json)
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+install-test: $(VENV)/.installed-test compile-translations browser node_modules/.installed
 
 ## test: ruff, then the whole suite on SQLite, then again on PostgreSQL when PORTAL_TEST_DATABASE_URL is set
 test: install-test lint
@@ -66,4 +72,4 @@ bench: install
 	$(BIN)/python bench/trace_verify.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache node_modules

@@ -59,6 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         n = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
 
+    app.json.ensure_ascii = False  # JSON carries UTF-8 text, not \u escapes
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)

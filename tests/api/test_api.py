@@ -97,3 +97,8 @@ def test_openapi_document_is_generated(client):
     assert "/api/v1/trace/entries" in doc["paths"]
     assert "/api/v1/departments" in doc["paths"]
     assert "ErrorSchema" in str(doc["components"]) or "Error" in str(doc["components"])
+
+
+def test_json_is_utf8_not_escaped(client):
+    body = client.get("/api/v1/no/such/thing").get_data(as_text=True)
+    assert "找不到" in body
