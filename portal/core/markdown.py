@@ -59,8 +59,22 @@ def render_markdown(text: str | None) -> Markup:
         url_schemes=URL_SCHEMES,
         link_rel="nofollow noopener noreferrer",
         strip_comments=True,
+        attribute_filter=_filter_attribute,
     )
     return Markup(clean)  # noqa: S704 (sanitised by nh3 just above)
+
+
+SAFE_HREF_PREFIXES = ("http://", "https://", "mailto:", "/", "#")
+
+
+def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    """Links only to the web, e-mail, this site or an anchor; anything odd is dropped."""
+    if attribute == "href":
+        candidate = value.strip()
+        if candidate.startswith("//") or not candidate.lower().startswith(SAFE_HREF_PREFIXES):
+            return None
+        return candidate
+    return value
 
 
 def _escape_raw_html(text: str) -> str:
