@@ -143,10 +143,17 @@ def _init_features(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from portal.core.cli import create_user_command, init_db_command, seed_demo_command
+    from portal.core.cli import (
+        backup_command,
+        create_user_command,
+        init_db_command,
+        restore_command,
+        seed_demo_command,
+    )
     from portal.trace.cli import trace_cli
 
-    for command in (init_db_command, create_user_command, seed_demo_command, trace_cli):
+    commands = (init_db_command, create_user_command, seed_demo_command, backup_command, restore_command, trace_cli)
+    for command in commands:
         app.cli.add_command(command)
 
 

@@ -42,3 +42,10 @@ def nav_links(user) -> list[tuple[str, str]]:
         for _order, endpoint, label, rule in current_app.extensions.get("portal_nav_links", [])
         if rule is None or rule.allows(user)
     ]
+
+
+def add_after_restore(app: Flask, hook: Callable[[], None]) -> None:
+    """Run ``hook`` after ``flask restore`` brought a backup back (e.g. rebuild the search index)."""
+    hooks = app.extensions.setdefault("portal_after_restore", [])
+    if hook not in hooks:
+        hooks.append(hook)
