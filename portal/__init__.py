@@ -158,10 +158,8 @@ def _register_cli(app: Flask) -> None:
 
 
 def _install_hooks(app: Flask) -> None:
-    from flask_babel import get_locale
     from flask_login import current_user
 
-    from portal.auth.forms import LanguageForm
     from portal.auth.models import ROLE_LABELS, Role
     from portal.auth.permissions import enforce_access
     from portal.core.hooks import decision_sections, nav_links
@@ -175,7 +173,6 @@ def _install_hooks(app: Flask) -> None:
             # Babel spells zh_CN as zh_Hans_CN; the switch and the cookie use the configured codes.
             "current_locale": "en" if is_english() else app.config["BABEL_DEFAULT_LOCALE"],
             "is_english": is_english(),
-            "language_form": LanguageForm(formdata=None),
             "languages": app.config["LANGUAGES"],
             "Role": Role,
             "role_label": lambda code: (

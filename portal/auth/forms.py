@@ -78,12 +78,6 @@ class ProfileForm(FlaskForm):
     submit = SubmitField(_l("保存"))
 
 
-class LanguageForm(FlaskForm):
-    """The header's language switch: two submit buttons, no JavaScript."""
-
-    next = StringField(validators=[Optional(), _max(2000)])
-
-
 def role_choices():
     return [(r.value, str(ROLE_LABELS[r])) for r in Role]
 

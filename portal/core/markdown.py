@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from html import unescape as html_unescape
 
 import markdown as md
@@ -51,7 +52,7 @@ def render_markdown(text: str | None) -> Markup:
     if not text:
         return Markup("")
     # Raw HTML is not passed through at all; nh3 below is the second line of defence.
-    html = md.markdown(_escape_raw_html(text), extensions=EXTENSIONS, output_format="html")
+    html = _converter().reset().convert(_escape_raw_html(text))
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -82,11 +83,22 @@ def _escape_raw_html(text: str) -> str:
     return text.replace("<", "&lt;")
 
 
+_local = threading.local()
+
+
+def _converter() -> md.Markdown:
+    """One Markdown parser per thread: building one costs about twice the conversion itself."""
+    converter = getattr(_local, "converter", None)
+    if converter is None:
+        converter = _local.converter = md.Markdown(extensions=EXTENSIONS, output_format="html")
+    return converter
+
+
 def plain_text(text: str | None, limit: int | None = None) -> str:
     """Text with the markup removed, for snippets, feeds and e-mails."""
     if not text:
         return ""
-    stripped = nh3.clean(md.markdown(_escape_raw_html(text)), tags=set())
+    stripped = nh3.clean(_converter().reset().convert(_escape_raw_html(text)), tags=set())
     stripped = " ".join(html_unescape(stripped).split())
     if limit and len(stripped) > limit:
         return stripped[: limit - 1] + "…"

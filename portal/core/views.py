@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
-from portal.auth.forms import LanguageForm
 from portal.auth.permissions import public, require
+from portal.core.extensions import csrf
 from portal.core.utils import safe_next
 from portal.trace.operations import head
 
@@ -43,12 +43,12 @@ def healthz():
 
 @bp.post("/language")
 @require(public)
+@csrf.exempt  # a display preference only; exempt so anonymous pages need no session or token
 def set_language():
-    form = LanguageForm()
     code = request.form.get("lang", "")
-    target = safe_next(form.next.data, url_for("core.home"))
+    target = safe_next(request.form.get("next"), url_for("core.home"))
     response = redirect(target)
-    if form.validate_on_submit() and code in current_app.config["LANGUAGES"]:
+    if code in current_app.config["LANGUAGES"]:
         response.set_cookie(
             "lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True, secure=request.is_secure
         )

@@ -144,3 +144,15 @@ def test_templates_have_no_inline_script_or_style():
         assert "<script" not in text, path
         assert " style=" not in text, path
         assert " onclick=" not in text, path
+
+
+def test_anonymous_page_views_set_no_session_cookie(client):
+    response = client.get("/")
+    assert "Set-Cookie" not in response.headers
+
+
+@pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
+def test_language_switch_works_without_a_session(client, app_config):
+    response = client.post("/language", data={"lang": "en", "next": "/"})
+    assert response.status_code == 302
+    assert "lang=en" in response.headers["Set-Cookie"]
