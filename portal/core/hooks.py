@@ -49,3 +49,16 @@ def add_after_restore(app: Flask, hook: Callable[[], None]) -> None:
     hooks = app.extensions.setdefault("portal_after_restore", [])
     if hook not in hooks:
         hooks.append(hook)
+
+
+def add_listener(app: Flask, event: str, listener: Callable[..., None]) -> None:
+    """Call ``listener(**details)`` when an operation emits ``event`` (inside its transaction)."""
+    listeners = app.extensions.setdefault("portal_listeners", {}).setdefault(event, [])
+    if listener not in listeners:
+        listeners.append(listener)
+
+
+def emit(event: str, **details) -> None:
+    """Tell the features that listen for ``event``; used so one feature need not import another."""
+    for listener in current_app.extensions.get("portal_listeners", {}).get(event, []):
+        listener(**details)

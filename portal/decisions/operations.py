@@ -17,6 +17,7 @@ from werkzeug.datastructures import FileStorage
 
 from portal import trace
 from portal.auth.models import Department, User
+from portal.core.hooks import emit
 from portal.core.errors import DomainError, NotAllowed
 from portal.core.extensions import db
 from portal.core.models import utcnow
@@ -368,6 +369,7 @@ def publish_version(actor, version: DraftVersion) -> DraftVersion:
         articles=len(rows),
         body_sha256=hashlib.sha256(version.body.encode("utf-8")).hexdigest(),
     )
+    emit("version.published", decision=decision, version=version, actor=actor)
     return version
 
 

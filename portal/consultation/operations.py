@@ -1,0 +1,620 @@
+"""User actions of the consultation: open, extend, comment, withdraw, moderate, respond.
+
+Each takes the acting user first, changes data, flushes, records the ledger entry in the same
+transaction and returns; none commits. ``now`` is a parameter so that the demo data and the
+tests can act at another moment; it defaults to the server's clock.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from portal import trace
+from portal.auth.models import User
+from portal.consultation import dedupe
+from portal.consultation.models import (
+    COMMENT_MAX,
+    DISPOSITIONS,
+    MIN_PERIOD,
+    NOTE_MAX,
+    NOTICE_MAX,
+    OFFLINE_CHANNELS,
+    REASON_MAX,
+    REJECTION_REASONS,
+    SENDER_MAX,
+    START_TOLERANCE,
+    TOKEN_MAX,
+    Comment,
+    CommentGroup,
+    CommentStatus,
+    Consultation,
+    ConsultationExtension,
+    Response,
+    TrackingCounter,
+)
+from portal.consultation.permissions import ensure_can_manage, is_author
+from portal.consultation.queries import consultation_for
+from portal.core.errors import DomainError, NotAllowed
+from portal.core.extensions import db
+from portal.core.mail import send_mail
+from portal.core.models import utcnow
+from portal.decisions.models import Decision, DraftArticle, Stage
+from portal.trace import INTERNAL
+
+#: A consultation longer than this is surely a typing mistake.
+MAX_PERIOD = timedelta(days=366)
+
+
+#: Control characters other than tab and newline: never stored (they also break spreadsheets).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _text(value: str | None) -> str:
+    """Text as stored: newlines normalised, control characters and outer white space removed."""
+    return _CONTROL.sub("", (value or "").replace("\r\n", "\n").replace("\r", "\n")).strip()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def local_year(moment: datetime) -> int:
+    """The calendar year of ``moment`` in the portal's timezone (tracking numbers follow it)."""
+    return moment.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).year
+
+
+# Opening, extending, closing ------------------------------------------------------------------
+
+
+def open_consultation(
+    actor: User,
+    decision: Decision,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    emergency_reason: str | None = None,
+    notice: str | None = None,
+    now: datetime | None = None,
+) -> Consultation:
+    """Open the public notice of ``decision``'s current version; moves drafting -> consultation."""
+    ensure_can_manage(actor, decision)
+    now = now or utcnow()
+    if consultation_for(decision) is not None:
+        raise DomainError(_l("该决策事项已经开展过公开征求意见。"), code="exists", status=409)
+    version = decision.current_version
+    if version is None:
+        raise DomainError(_l("尚无已公布的草案版本,不能开始征求意见。"), code="no_version")
+    if decision.stage not in (Stage.DRAFTING.value, Stage.CONSULTATION.value):
+        raise DomainError(
+            _l("决策事项处于“%(stage)s”阶段,不能开始征求意见。", stage=decision.stage_label), code="bad_stage"
+        )
+    if starts_at < now - START_TOLERANCE:
+        raise DomainError(_l("开始时间不能早于当前时间。"), code="start_in_past")
+    if ends_at <= starts_at:
+        raise DomainError(_l("结束时间必须晚于开始时间。"), code="bad_period")
+    if ends_at - starts_at > MAX_PERIOD:
+        raise DomainError(_l("征求意见期限不能超过一年。"), code="bad_period")
+    reason = _text(emergency_reason)
+    shortened = ends_at - starts_at < MIN_PERIOD
+    if shortened and not reason:
+        raise DomainError(
+            _l("征求意见期限一般不少于 30 日;期限较短的,须说明理由,理由将随公告向社会公布。"),
+            code="period_too_short",
+        )
+    notice_text = _text(notice)
+    if len(reason) > REASON_MAX or len(notice_text) > NOTICE_MAX:
+        raise DomainError(_l("说明文字过长。"), code="too_long")
+
+    if decision.stage == Stage.DRAFTING.value:
+        _enter_consultation_stage(actor, decision)
+
+    consultation = Consultation(
+        decision=decision,
+        version=version,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        original_ends_at=ends_at,
+        emergency_reason=reason if shortened else None,
+        notice=notice_text,
+        opened_by_id=actor.id,
+    )
+    db.session.add(consultation)
+    db.session.flush()
+    trace.record(
+        actor,
+        "consultation.opened",
+        consultation,
+        department=decision.department_id,
+        decision=decision.slug,
+        version=version.number,
+        starts_at=_iso(starts_at),
+        ends_at=_iso(ends_at),
+        days=(ends_at - starts_at).days,
+        emergency_reason=consultation.emergency_reason,
+    )
+    from portal.notifications.operations import format_local, notify_followers
+
+    notify_followers(decision, "consultation_opened", exclude=[actor.id], ends=format_local(ends_at))
+    return consultation
+
+
+def _enter_consultation_stage(actor: User, decision: Decision) -> None:
+    """drafting -> consultation through the decisions feature's own operation (gates, ledger)."""
+    try:
+        from portal.decisions.operations import advance
+    except ImportError:  # the decisions operations are optional for this feature
+        advance = None
+    if advance is not None:
+        advance(actor, decision, Stage.CONSULTATION)
+        return
+    from portal.decisions.gates import unmet_conditions
+
+    problems = unmet_conditions(decision, Stage.DRAFTING)
+    if problems:
+        raise DomainError("；".join(problems), code="gate")
+    previous = decision.move_to(Stage.CONSULTATION)
+    db.session.flush()
+    trace.record(
+        actor,
+        "decision.stage_changed",
+        decision,
+        department=decision.department_id,
+        **{"from": previous.value, "to": Stage.CONSULTATION.value},
+    )
+
+
+def extend_consultation(
+    actor: User, consultation: Consultation, *, ends_at: datetime, reason: str, now: datetime | None = None
+) -> ConsultationExtension:
+    """Move the end later, with a reason that is shown publicly."""
+    decision = consultation.decision
+    ensure_can_manage(actor, decision)
+    now = now or utcnow()
+    if consultation.is_closed(now):
+        raise DomainError(_l("征求意见期已结束,不能再延长。"), code="closed")
+    reason = _text(reason)
+    if not reason:
+        raise DomainError(_l("延长征求意见期须说明理由。"), code="reason_required")
+    if len(reason) > REASON_MAX:
+        raise DomainError(_l("理由不能超过 %(n)s 个字符。", n=REASON_MAX), code="too_long")
+    if ends_at <= consultation.ends_at:
+        raise DomainError(_l("新的结束时间必须晚于原结束时间。"), code="bad_period")
+    if ends_at - consultation.starts_at > MAX_PERIOD:
+        raise DomainError(_l("征求意见期限不能超过一年。"), code="bad_period")
+    extension = ConsultationExtension(
+        consultation=consultation,
+        previous_ends_at=consultation.ends_at,
+        new_ends_at=ends_at,
+        reason=reason,
+        created_by_id=actor.id,
+    )
+    consultation.ends_at = ends_at
+    if ends_at - now > timedelta(days=3):
+        consultation.reminder_sent_at = None  # remind again before the new end
+    db.session.add(extension)
+    db.session.flush()
+    trace.record(
+        actor,
+        "consultation.extended",
+        consultation,
+        department=decision.department_id,
+        decision=decision.slug,
+        previous_ends_at=_iso(extension.previous_ends_at),
+        ends_at=_iso(ends_at),
+        reason=reason,
+    )
+    return extension
+
+
+def note_closed(actor: User | None, consultation: Consultation, now: datetime | None = None) -> bool:
+    """Record ``consultation.closed`` once, the first time someone acts after the end.
+
+    The period closes by the clock without any job; this only puts the fact in the ledger.
+    """
+    now = now or utcnow()
+    if consultation.closed_recorded_at is not None or not consultation.is_closed(now):
+        return False
+    from portal.consultation.queries import status_counts
+
+    counts = status_counts(consultation)
+    consultation.closed_recorded_at = now
+    db.session.flush()
+    trace.record(
+        actor,
+        "consultation.closed",
+        consultation,
+        department=consultation.decision.department_id,
+        decision=consultation.decision.slug,
+        ends_at=_iso(consultation.ends_at),
+        received=sum(counts.values()),
+    )
+    return True
+
+
+# Comments -------------------------------------------------------------------------------------
+
+
+def _next_number(year: int) -> int:
+    """The next tracking number of ``year``; the counter row stays locked until commit."""
+    table = TrackingCounter.__table__
+    bump = update(table).where(table.c.year == year).values(last=table.c.last + 1).returning(table.c.last)
+    number = db.session.execute(bump).scalar()
+    if number is None:
+        try:
+            with db.session.begin_nested():
+                db.session.execute(table.insert().values(year=year, last=0))
+        except IntegrityError:
+            pass  # another transaction created the year's row first
+        number = db.session.execute(bump).scalar()
+    return int(number)
+
+
+def _article(decision: Decision, anchor: str | None) -> DraftArticle | None:
+    """The article ``anchor`` of the current version; refuses one that is not there."""
+    anchor = (anchor or "").strip()
+    if not anchor:
+        return None
+    version = decision.current_version
+    found = None
+    if version is not None and len(anchor) <= 40:
+        found = db.session.scalar(
+            select(DraftArticle).where(DraftArticle.version_id == version.id, DraftArticle.anchor == anchor)
+        )
+    if found is None:
+        raise DomainError(_l("所选条款不在当前版本的草案中,请重新选择。"), code="unknown_article")
+    return found
+
+
+def _body(body: str | None) -> str:
+    text = _text(body)
+    if not text:
+        raise DomainError(_l("意见内容不能为空。"), code="empty")
+    if len(text) > COMMENT_MAX:
+        raise DomainError(
+            _l("意见不能超过 %(max)s 个字符(现有 %(n)s 个)。", max=COMMENT_MAX, n=len(text)), code="too_long"
+        )
+    return text
+
+
+def _create_comment(consultation: Consultation, *, now: datetime, **fields) -> Comment:
+    """Group, number and insert a comment (inside a savepoint, so a lost race leaves nothing behind)."""
+    year = local_year(now)
+    with db.session.begin_nested():
+        group = dedupe.assign_group(consultation.id, fields["body"])
+        number = _next_number(year)
+        comment = Comment(
+            consultation_id=consultation.id,
+            year=year,
+            number=number,
+            tracking_number=f"GY-{year}-{number:06d}",
+            group_id=group.id,
+            created_at=now,
+            **fields,
+        )
+        db.session.add(comment)
+        db.session.flush()
+    return comment
+
+
+def submit_comment(
+    author: User,
+    consultation: Consultation,
+    *,
+    body: str,
+    article_anchor: str | None = None,
+    anonymous: bool = False,
+    submission_token: str | None = None,
+    now: datetime | None = None,
+) -> Comment:
+    """A citizen's comment on the whole draft or one article; the same form sent twice gives one comment."""
+    now = now or utcnow()
+    token = (submission_token or "").strip()[:TOKEN_MAX] or None
+    if token is not None:
+        earlier = db.session.scalar(
+            select(Comment).where(Comment.author_id == author.id, Comment.submission_token == token)
+        )
+        if earlier is not None:
+            return earlier
+    consultation.ensure_accepting(now)
+    decision = consultation.decision
+    text = _body(body)
+    article = _article(decision, article_anchor)
+    try:
+        comment = _create_comment(
+            consultation,
+            now=now,
+            author_id=author.id,
+            anonymous=bool(anonymous),
+            channel="portal",
+            version_id=decision.current_version.id,
+            article_anchor=article.anchor if article else None,
+            article_label=article.label if article else None,
+            body=text,
+            status=CommentStatus.PENDING.value,
+            submission_token=token,
+        )
+    except IntegrityError:
+        # The same form arrived twice at the same moment: the other request stored it.
+        earlier = db.session.scalar(
+            select(Comment).where(Comment.author_id == author.id, Comment.submission_token == token)
+        )
+        if earlier is None:
+            raise
+        return earlier
+    # Internal: the entry names the citizen as actor, which the public must not see.
+    trace.record(
+        author,
+        "comment.accepted",
+        comment,
+        visibility=INTERNAL,
+        department=decision.department_id,
+        decision=decision.slug,
+        tracking_number=comment.tracking_number,
+        article=comment.article_anchor,
+        channel=comment.channel,
+    )
+    _send_receipt(author, comment)
+    return comment
+
+
+def _send_receipt(author: User, comment: Comment) -> None:
+    from portal.notifications.operations import absolute, path_for, render_text
+
+    body = render_text(
+        "consultation/emails/receipt.txt",
+        user=author,
+        comment=comment,
+        decision=comment.consultation.decision,
+        link=absolute(path_for("consultation.receipt", tracking=comment.tracking_number)),
+    )
+    send_mail(author.email, str(_l("意见已收到:%(no)s", no=comment.tracking_number)), body)
+
+
+def enter_offline_comment(
+    actor: User,
+    consultation: Consultation,
+    *,
+    channel: str,
+    sender_name: str,
+    body: str,
+    article_anchor: str | None = None,
+    anonymous: bool = True,
+    publish: bool = False,
+    now: datetime | None = None,
+) -> Comment:
+    """An official enters a comment received by letter, phone, the 12345 hotline or e-mail."""
+    decision = consultation.decision
+    ensure_can_manage(actor, decision)
+    now = now or utcnow()
+    if consultation.status(now).value == "upcoming":
+        raise DomainError(_l("征求意见尚未开始,暂不能录入意见。"), code="not_open_yet")
+    note_closed(actor, consultation, now)
+    if channel not in OFFLINE_CHANNELS:
+        raise DomainError(_l("请选择意见的收到渠道。"), code="bad_channel")
+    name = _text(sender_name)
+    if not name:
+        raise DomainError(_l("请填写来信(来电)人姓名或称呼。"), code="sender_required")
+    if len(name) > SENDER_MAX:
+        raise DomainError(_l("姓名不能超过 %(n)s 个字符。", n=SENDER_MAX), code="too_long")
+    text = _body(body)
+    article = _article(decision, article_anchor)
+    comment = _create_comment(
+        consultation,
+        now=now,
+        author_id=None,
+        anonymous=bool(anonymous),
+        sender_name=name,
+        channel=channel,
+        entered_by_id=actor.id,
+        version_id=decision.current_version.id if decision.current_version else None,
+        article_anchor=article.anchor if article else None,
+        article_label=article.label if article else None,
+        body=text,
+        status=CommentStatus.PENDING.value,
+    )
+    trace.record(
+        actor,
+        "comment.accepted",
+        comment,
+        visibility=INTERNAL,
+        department=decision.department_id,
+        decision=decision.slug,
+        tracking_number=comment.tracking_number,
+        article=comment.article_anchor,
+        channel=channel,
+    )
+    if publish:
+        publish_comment(actor, comment, now=now)
+    return comment
+
+
+def withdraw_comment(author: User, comment: Comment, *, now: datetime | None = None) -> Comment:
+    """The author withdraws a comment while the period is open."""
+    if not is_author(author, comment):
+        raise NotAllowed(_l("只有意见的提交人可以撤回。"))
+    now = now or utcnow()
+    if comment.status not in (CommentStatus.PENDING.value, CommentStatus.PUBLISHED.value):
+        raise DomainError(_l("此意见已不能撤回。"), code="bad_status", status=409)
+    if not comment.consultation.is_open(now):
+        raise DomainError(_l("征求意见期已结束,意见不能再撤回。"), code="closed", status=409)
+    previous = comment.status
+    comment.status = CommentStatus.WITHDRAWN.value
+    comment.withdrawn_at = now
+    db.session.flush()
+    trace.record(
+        author,
+        "comment.withdrawn",
+        comment,
+        visibility=INTERNAL,
+        department=comment.consultation.decision.department_id,
+        tracking_number=comment.tracking_number,
+        previous_status=previous,
+    )
+    return comment
+
+
+# Moderation -----------------------------------------------------------------------------------
+
+
+def _ensure_moderatable(actor: User, comment: Comment, now: datetime) -> None:
+    ensure_can_manage(actor, comment.consultation.decision)
+    note_closed(actor, comment.consultation, now)
+
+
+def publish_comment(actor: User, comment: Comment, *, now: datetime | None = None) -> Comment:
+    """Publish a comment waiting in the queue."""
+    now = now or utcnow()
+    _ensure_moderatable(actor, comment, now)
+    if comment.status != CommentStatus.PENDING.value:
+        raise DomainError(
+            _l("此意见当前状态为“%(s)s”,不能公开。", s=comment.status_enum.label), code="bad_status", status=409
+        )
+    comment.status = CommentStatus.PUBLISHED.value
+    comment.published_at = now
+    comment.moderated_at = now
+    comment.moderated_by_id = actor.id
+    db.session.flush()
+    trace.record(
+        actor,
+        "comment.published",
+        comment,
+        department=comment.consultation.decision.department_id,
+        decision=comment.consultation.decision.slug,
+        tracking_number=comment.tracking_number,
+        article=comment.article_anchor,
+        channel=comment.channel,
+    )
+    return comment
+
+
+def reject_comment(
+    actor: User, comment: Comment, *, reason: str, note: str = "", now: datetime | None = None
+) -> Comment:
+    """Keep a comment from the public for one of the fixed reasons (counted publicly, never shown)."""
+    now = now or utcnow()
+    _ensure_moderatable(actor, comment, now)
+    if reason not in REJECTION_REASONS:
+        raise DomainError(_l("请从列表中选择不予公开的理由。"), code="bad_reason")
+    note = _text(note)
+    if len(note) > NOTE_MAX:
+        raise DomainError(_l("说明不能超过 %(n)s 个字符。", n=NOTE_MAX), code="too_long")
+    if comment.status not in (CommentStatus.PENDING.value, CommentStatus.PUBLISHED.value):
+        raise DomainError(
+            _l("此意见当前状态为“%(s)s”,不能处理。", s=comment.status_enum.label), code="bad_status", status=409
+        )
+    previous = comment.status
+    comment.status = CommentStatus.REJECTED.value
+    comment.rejection_reason = reason
+    comment.rejection_note = note or None
+    comment.moderated_at = now
+    comment.moderated_by_id = actor.id
+    db.session.flush()
+    trace.record(
+        actor,
+        "comment.rejected",
+        comment,
+        visibility=INTERNAL,
+        department=comment.consultation.decision.department_id,
+        tracking_number=comment.tracking_number,
+        reason=reason,
+        note=note,
+        previous_status=previous,
+    )
+    return comment
+
+
+def publish_group(actor: User, group: CommentGroup, *, now: datetime | None = None) -> int:
+    """Publish every waiting comment of a duplicate group at once; returns how many."""
+    comments = db.session.scalars(
+        select(Comment)
+        .where(Comment.group_id == group.id, Comment.status == CommentStatus.PENDING.value)
+        .order_by(Comment.id)
+    ).all()
+    consultation = db.session.get(Consultation, group.consultation_id)
+    ensure_can_manage(actor, consultation.decision)
+    for comment in comments:
+        publish_comment(actor, comment, now=now)
+    return len(comments)
+
+
+# Responses ------------------------------------------------------------------------------------
+
+
+def respond(actor: User, comment: Comment, *, disposition: str, reason: str, now: datetime | None = None) -> Response:
+    """Record (or change) the department's response to a published comment; tells its author."""
+    now = now or utcnow()
+    _ensure_moderatable(actor, comment, now)
+    if not comment.is_published:
+        raise DomainError(_l("只能答复已公开的意见。"), code="bad_status", status=409)
+    if disposition not in DISPOSITIONS:
+        raise DomainError(_l("请选择采纳情况。"), code="bad_disposition")
+    reason = _text(reason)
+    if not reason:
+        raise DomainError(_l("请说明理由。"), code="reason_required")
+    if len(reason) > REASON_MAX:
+        raise DomainError(_l("理由不能超过 %(n)s 个字符。", n=REASON_MAX), code="too_long")
+    response = comment.response
+    changed = response is not None
+    if response is None:
+        response = Response(comment=comment, disposition=disposition, reason=reason, responded_by_id=actor.id)
+        db.session.add(response)
+    else:
+        response.disposition = disposition
+        response.reason = reason
+        response.responded_by_id = actor.id
+    db.session.flush()
+    decision = comment.consultation.decision
+    trace.record(
+        actor,
+        "response.recorded",
+        response,
+        department=decision.department_id,
+        decision=decision.slug,
+        tracking_number=comment.tracking_number,
+        disposition=disposition,
+        reason=reason,
+        changed=changed,
+    )
+    if comment.author is not None and comment.author_id != actor.id:
+        from portal.notifications.operations import notify, path_for
+
+        notify(
+            comment.author,
+            "comment_responded",
+            decision=decision,
+            url=path_for("consultation.receipt", tracking=comment.tracking_number),
+            title=decision.title,
+            tracking=comment.tracking_number,
+            disposition=disposition,
+        )
+    return response
+
+
+def respond_group(
+    actor: User,
+    group: CommentGroup,
+    *,
+    disposition: str,
+    reason: str,
+    only_unanswered: bool = True,
+    now: datetime | None = None,
+) -> int:
+    """One response for every published comment of a duplicate group; each comment gets its own."""
+    consultation = db.session.get(Consultation, group.consultation_id)
+    ensure_can_manage(actor, consultation.decision)
+    stmt = select(Comment).where(Comment.group_id == group.id, Comment.status == CommentStatus.PUBLISHED.value)
+    if only_unanswered:
+        stmt = stmt.outerjoin(Response, Response.comment_id == Comment.id).where(Response.id.is_(None))
+    comments = db.session.scalars(stmt.order_by(Comment.id)).all()
+    if not comments:
+        raise DomainError(_l("这一组没有需要答复的已公开意见。"), code="nothing_to_answer", status=409)
+    for comment in comments:
+        respond(actor, comment, disposition=disposition, reason=reason, now=now)
+    return len(comments)
