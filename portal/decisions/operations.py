@@ -17,9 +17,9 @@ from werkzeug.datastructures import FileStorage
 
 from portal import trace
 from portal.auth.models import Department, User
-from portal.core.hooks import emit
 from portal.core.errors import DomainError, NotAllowed
 from portal.core.extensions import db
+from portal.core.hooks import emit
 from portal.core.models import utcnow
 from portal.decisions import permissions
 from portal.decisions.articles import article_rows
