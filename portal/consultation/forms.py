@@ -146,8 +146,11 @@ class OfflineCommentForm(FlaskForm):
 
 
 class RejectForm(FlaskForm):
-    reason = SelectField(_l("不予公开的理由"), choices=[], validators=[_required()])
-    note = TextAreaField(_l("说明(仅内部可见)"), validators=[Optional(), _max(NOTE_MAX)], filters=[_newlines])
+    # Own ids: the response form on the same page has a field named "reason" too.
+    reason = SelectField(_l("不予公开的理由"), choices=[], validators=[_required()], id="reject-reason")
+    note = TextAreaField(
+        _l("说明(仅内部可见)"), validators=[Optional(), _max(NOTE_MAX)], filters=[_newlines], id="reject-note"
+    )
     submit = SubmitField(_l("不予公开"))
 
     def __init__(self, *args, **kwargs):
