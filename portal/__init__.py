@@ -21,7 +21,7 @@ CONTENT_SECURITY_POLICY = (
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
-FEATURES: tuple[str, ...] = ("portal.decisions", "portal.consultation", "portal.notifications")
+FEATURES: tuple[str, ...] = ("portal.decisions", "portal.consultation", "portal.notifications", "portal.hearings")
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
