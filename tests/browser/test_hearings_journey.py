@@ -21,16 +21,12 @@ from portal.core.models import utcnow
 from portal.decisions import operations as decision_ops
 from portal.hearings import operations
 from portal.hearings.models import Hearing
-from tests.browser.conftest import chromium, live_app, live_url, page  # noqa: F401 (fixtures)
-
-from ..conftest import PASSWORD
-from .conftest import add_pdf, hearing_fields
-
-pytestmark = pytest.mark.browser
+from tests.conftest import PASSWORD
+from tests.hearings.conftest import add_pdf, hearing_fields
 
 
 @pytest.fixture
-def world(live_app):  # noqa: F811 (the fixture imported above)
+def world(live_app):
     with live_app.app_context():
         department = auth_ops.create_department(None, code="swj", name="市水务局")
         official = auth_ops.create_user(
@@ -67,7 +63,7 @@ def _move(app, hearing_id, **values):
         db.session.commit()
 
 
-def _login(page, base, email):  # noqa: F811
+def _login(page, base, email):
     page.goto(base + "/login")
     page.get_by_label("邮箱").fill(email)
     page.get_by_label("密码").fill(PASSWORD)
@@ -75,11 +71,11 @@ def _login(page, base, email):  # noqa: F811
     expect(page.get_by_role("button", name="退出")).to_be_visible()
 
 
-def _logout(page):  # noqa: F811
+def _logout(page):
     page.get_by_role("button", name="退出").click()
 
 
-def test_register_draw_confirm_attend_record_report(page, live_app, live_url, world):  # noqa: F811
+def test_register_draw_confirm_attend_record_report(page, live_app, live_url, world):
     hearing_id = world
     hearing_url = f"{live_url}/hearings/{hearing_id}"
 
