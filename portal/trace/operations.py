@@ -132,12 +132,14 @@ class VerifyResult:
 
 def _rows(batch: int = 5000) -> Iterable[tuple]:
     """Stream every entry in order, as plain tuples (ORM objects would cost more than the hashing)."""
+    conn = db.session.connection()
+    # PostgreSQL formats the time itself (faster than strftime per row); SQLite stores text already.
+    at = 'to_char(at, \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\')' if conn.dialect.name == "postgresql" else "at"
     cols = (
-        "seq, at, actor_id, actor_name, actor_roles, actor_hash, action, subject_kind, subject_id, "
+        f"seq, {at}, actor_id, actor_name, actor_roles, actor_hash, action, subject_kind, subject_id, "
         "visibility, department_id, payload, payload_hash, prev_hash, hash"
     )
     after = 0
-    conn = db.session.connection()
     while True:
         rows = conn.execute(
             text(f"SELECT {cols} FROM trace_entry WHERE seq > :after ORDER BY seq LIMIT :n"),  # noqa: S608
@@ -152,6 +154,8 @@ def _rows(batch: int = 5000) -> Iterable[tuple]:
 def _as_utc_text(value) -> str:
     """The ledger's spelling of a stored time (raw rows: SQLite gives text, PostgreSQL naive datetimes)."""
     if isinstance(value, str):
+        if len(value) == 27 and value[10] == "T" and value[-1] == "Z":
+            return value  # formatted by PostgreSQL's to_char already
         # SQLAlchemy stores "YYYY-MM-DD HH:MM:SS.ffffff" in SQLite: reshape without parsing.
         if len(value) == 26 and value[10] == " ":
             return value[:10] + "T" + value[11:] + "Z"
