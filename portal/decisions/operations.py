@@ -24,7 +24,7 @@ from portal.core.models import utcnow
 from portal.decisions import permissions
 from portal.decisions.articles import article_rows
 from portal.decisions.attachments import Attachment, save_attachment
-from portal.decisions.gates import unmet_conditions
+from portal.decisions.gates import blocking_conditions, unmet_conditions
 from portal.decisions.models import (
     BODY_MAX,
     CATEGORIES,
@@ -396,6 +396,15 @@ def pending_conditions(decision: Decision, target: Stage) -> list[str]:
     return unmet
 
 
+def _blocking(decision: Decision, target: Stage) -> list[str]:
+    """Unmet conditions that no override passes, on the stages being left or passed over."""
+    current = decision.stage_enum
+    stages = [current]
+    if current in ORDER and target in ORDER:
+        stages += ORDER[ORDER.index(current) + 1 : ORDER.index(target)]
+    return [p for stage in stages for p in blocking_conditions(decision, stage)]
+
+
 def advance(actor, decision: Decision, target: Stage | str, override_reason: str | None = None) -> Decision:
     """Move ``decision`` to ``target``; closed gates need an admin or leader and a stated reason."""
     if not permissions.can_move_stage(actor, decision):
@@ -414,6 +423,9 @@ def advance(actor, decision: Decision, target: Stage | str, override_reason: str
     if len(reason) > REASON_MAX:
         raise DomainError(_l("理由不能超过 %(n)s 个字符。", n=REASON_MAX), code="too_long")
     unmet = pending_conditions(decision, target)
+    blocking = _blocking(decision, target)
+    if blocking:
+        raise GateClosed(_l("以下条件不能以说明理由代替,必须先满足:%(list)s", list=";".join(blocking)), blocking)
     if unmet:
         if not reason:
             raise GateClosed(

@@ -250,6 +250,8 @@ ACTION_LABELS = {
     "decision.stage_changed": _l("进入新阶段"),
     "decision.gate_overridden": _l("越过未满足的条件"),
     "decision.withdrawn": _l("事项撤回"),
+    "decision.published": _l("决策公布"),
+    "evaluation.proposed": _l("建议开展决策后评估"),
     "version.created": _l("新建草案版本"),
     "version.updated": _l("修改草案版本"),
     "version.published": _l("公布草案版本"),

@@ -242,6 +242,19 @@ def test_only_admin_or_leader_may_override_a_closed_gate(db, official, make_deci
     assert override.seq < moved.seq
 
 
+def test_no_override_passes_a_non_overridable_gate(app, db, make_decision, make_user):
+    from portal.decisions.gates import add_gate
+
+    decision = make_decision(stage="consultation")
+    add_gate(app, Stage.CONSULTATION, lambda d: ["合法性审查未通过。"], overridable=False)
+    leader = make_user(Role.LEADER)
+    with pytest.raises(GateClosed) as closed:
+        operations.advance(leader, decision, Stage.EXPERT_REVIEW, override_reason="领导决定")
+    assert "不能以说明理由代替" in str(closed.value)
+    assert decision.stage == Stage.CONSULTATION.value
+    assert entries(db, decision, "decision.gate_overridden") == []
+
+
 def test_citizens_and_other_departments_cannot_move_stages(db, make_decision, make_user, make_department):
     decision = make_decision()
     for actor in (make_user(Role.CITIZEN), make_user(Role.OFFICIAL, department=make_department()), None):
