@@ -98,6 +98,10 @@ def pending_count() -> int:
 
 @event.listens_for(Session, "after_commit")
 def _deliver_after_commit(session: Session) -> None:
+    # SQLAlchemy also fires after_commit when a SAVEPOINT (begin_nested) is released; the mail
+    # must wait for the outermost commit, or a later rollback could not take it back.
+    if session.get_nested_transaction() is not None:
+        return
     pending = session.info.pop(PENDING_KEY, None)
     if pending:
         deliver(pending)

@@ -161,6 +161,16 @@ def test_mail_is_written_after_commit_and_dropped_on_rollback(app, db):
     assert not list(Path(app.config["OUTBOX_PATH"]).glob(".*.tmp"))
 
 
+def test_mail_waits_for_the_outermost_commit_not_a_savepoint(app, db):
+    mail.send_mail("c@example.cn", "主题三", "正文三")
+    savepoint = db.session.begin_nested()
+    savepoint.commit()  # releasing a SAVEPOINT fires after_commit too
+    assert outbox(app) == []
+    assert mail.pending_count() == 1
+    db.session.rollback()
+    assert outbox(app) == []
+
+
 def test_bad_address_is_logged_not_raised(app, db, caplog):
     with caplog.at_level(logging.WARNING, logger="portal.mail"):
         assert mail.send_mail("", "x", "y") is False
