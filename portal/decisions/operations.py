@@ -425,7 +425,15 @@ def advance(actor, decision: Decision, target: Stage | str, override_reason: str
     unmet = pending_conditions(decision, target)
     blocking = _blocking(decision, target)
     if blocking:
-        raise GateClosed(_l("以下条件不能以说明理由代替,必须先满足:%(list)s", list=";".join(blocking)), blocking)
+        raise GateClosed(
+            _l(
+                "尚有条件未满足,不能进入“%(b)s”阶段:%(list)s。其中以下条件不能以说明理由代替:%(fixed)s",
+                b=target.label,
+                list=";".join(unmet),
+                fixed=";".join(blocking),
+            ),
+            unmet,
+        )
     if unmet:
         if not reason:
             raise GateClosed(

@@ -250,7 +250,7 @@ def test_no_override_passes_a_non_overridable_gate(app, db, make_decision, make_
     leader = make_user(Role.LEADER)
     with pytest.raises(GateClosed) as closed:
         operations.advance(leader, decision, Stage.EXPERT_REVIEW, override_reason="领导决定")
-    assert "不能以说明理由代替" in str(closed.value)
+    assert "不能以说明理由代替:合法性审查未通过。" in str(closed.value)
     assert decision.stage == Stage.CONSULTATION.value
     assert entries(db, decision, "decision.gate_overridden") == []
 
