@@ -24,12 +24,19 @@ PAGES = [
     ("register", "/register", None),
     ("decisions", "/decisions", None),
     ("decision", "/decisions/2026-water-price", None),
-    ("hearings", "/hearings", None),
     ("search", "/search?q=水价", None),
     ("ledger", "/trace/", None),
     ("verify", "/trace/verify", None),
     ("profile", "/profile", "citizen@demo.gov.cn"),
-    ("moderation", "/my/decisions", "official@demo.gov.cn"),
+    ("report", "/decisions/2026-water-price/consultation/report", None),
+    ("hearing-list", "/hearings", None),
+    ("releases", "/releases", None),
+    ("accountability", "/decisions/2026-parking-charges/accountability", None),
+    ("people", "/people", None),
+    ("experts", "/experts", None),
+    ("notifications", "/notifications", "citizen@demo.gov.cn"),
+    ("my-decisions", "/decisions/mine", "official.water@demo.gov.cn"),
+    ("moderation", "/decisions/2026-water-price/consultation/manage", "official.water@demo.gov.cn"),
     ("admin-users", "/admin/users", "admin@demo.gov.cn"),
     ("admin-departments", "/admin/departments", "admin@demo.gov.cn"),
 ]
@@ -39,7 +46,11 @@ SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 375, "hei
 def _passwords() -> dict[str, str]:
     from portal.core.seed import USERS
 
-    return {email: password for email, _name, password, _roles, _codes in USERS}
+    from portal.decisions.seed import WATER_OFFICIAL
+
+    passwords = {email: password for email, _name, password, _roles, _codes in USERS}
+    passwords[WATER_OFFICIAL[0]] = WATER_OFFICIAL[2]
+    return passwords
 
 
 def main(out: Path) -> None:
