@@ -21,7 +21,16 @@ CONTENT_SECURITY_POLICY = (
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
-FEATURES: tuple[str, ...] = ("portal.decisions", "portal.consultation", "portal.notifications", "portal.reviews", "portal.hearings", "portal.releases", "portal.implementation", "portal.accountability")
+FEATURES: tuple[str, ...] = (
+    "portal.decisions",
+    "portal.consultation",
+    "portal.notifications",
+    "portal.reviews",
+    "portal.hearings",
+    "portal.releases",
+    "portal.implementation",
+    "portal.accountability",
+)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
