@@ -45,7 +45,6 @@ SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 375, "hei
 
 def _passwords() -> dict[str, str]:
     from portal.core.seed import USERS
-
     from portal.decisions.seed import WATER_OFFICIAL
 
     passwords = {email: password for email, _name, password, _roles, _codes in USERS}
