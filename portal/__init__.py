@@ -171,10 +171,13 @@ def _install_hooks(app: Flask) -> None:
 
     from portal.auth.models import ROLE_LABELS, Role
     from portal.auth.permissions import enforce_access
+    from portal.core import pagecache
     from portal.core.hooks import decision_sections, nav_links
     from portal.core.i18n import is_english, local_time
 
     app.before_request(enforce_access)
+    pagecache.init_app(app)  # after enforce_access: only pages anyone may see are cached
+    pagecache.add_cacheable(app, "core.home")
 
     @app.context_processor
     def shell_context():
@@ -199,7 +202,8 @@ def _install_hooks(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response):
-        response.headers.add("Vary", "Cookie")  # the language and the login live in cookies
+        if "Cookie" not in response.headers.get("Vary", ""):
+            response.headers.add("Vary", "Cookie")  # the language and the login live in cookies
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")

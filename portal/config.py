@@ -23,9 +23,10 @@ ENV_KEYS: dict[str, str] = {
     "PORTAL_LOGIN_LIMIT_ACCOUNT": "LOGIN_LIMIT_ACCOUNT",
     "PORTAL_LOGIN_LIMIT_ADDRESS": "LOGIN_LIMIT_ADDRESS",
     "PORTAL_MAX_CONTENT_LENGTH": "MAX_CONTENT_LENGTH",
+    "PORTAL_PAGE_CACHE_SECONDS": "PAGE_CACHE_SECONDS",
 }
 
-INT_KEYS = {"PROXY_COUNT", "MAX_CONTENT_LENGTH"}
+INT_KEYS = {"PROXY_COUNT", "MAX_CONTENT_LENGTH", "PAGE_CACHE_SECONDS"}
 
 
 def defaults(instance_path: Path) -> dict[str, Any]:
@@ -44,6 +45,8 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "LOGIN_LIMIT_ACCOUNT": "5 per 15 minutes",
         "LOGIN_LIMIT_ADDRESS": "20 per 15 minutes",
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # Anonymous views of public pages are cached this long at most (0 turns the cache off).
+        "PAGE_CACHE_SECONDS": 30,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,

@@ -38,6 +38,7 @@ def base_config(instance: Path, url: str, engine_options: dict | None = None) ->
         "WTF_CSRF_ENABLED": False,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; production uses scrypt
         "RATELIMIT_STORAGE_URI": "memory://",
+        "PAGE_CACHE_SECONDS": 0,  # tests see every change at once; tests/core/test_pagecache.py turns it on
         "SERVER_NAME": None,
     }
 

@@ -11,6 +11,7 @@ from portal.trace.operations import head
 
 bp = Blueprint("core", __name__)
 
+
 #: The steps of Decree 713 as the home page explains them.
 PROCEDURE = (
     "drafting",

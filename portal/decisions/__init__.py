@@ -5,6 +5,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the decisions feature: pages, API, the drafting gate, attachments, demo data, nav links."""
+    from portal.core.pagecache import add_cacheable
+
+    add_cacheable(app, "decisions.index", "decisions.detail", "decisions.version", "decisions.diff")
     from flask_babel import lazy_gettext as _l
     from werkzeug.exceptions import RequestEntityTooLarge
 
