@@ -30,6 +30,7 @@ FEATURES: tuple[str, ...] = (
     "portal.releases",
     "portal.implementation",
     "portal.accountability",
+    "portal.search",
 )
 
 
