@@ -13,7 +13,7 @@ from portal.core.extensions import db
 from portal.core.models import TimestampMixin, UTCDateTime
 from portal.decisions.models import Decision
 
-#: Kinds of notification, with the sentence shown (placeholders from ``params``).
+#: Kinds of notification, with the sentence shown (its named fields are filled from ``params``).
 KINDS = {
     "version_published": _l("《%(title)s》发布了第 %(number)s 版草案。"),
     "consultation_opened": _l("《%(title)s》公开征求意见,截止时间 %(ends)s。"),
