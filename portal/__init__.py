@@ -13,14 +13,14 @@ from portal import config as cfg
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-#: Feature packages beyond the foundation; each has ``init_app(app)`` that registers its
-#: blueprints, API blueprints, CLI commands, seed steps and decision-page sections.
 #: No inline script or style anywhere; nothing may frame the portal.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
+#: Feature packages beyond the foundation; each has ``init_app(app)`` that registers its
+#: blueprints, API blueprints, CLI commands, seed steps and decision-page sections.
 FEATURES: tuple[str, ...] = (
     "portal.decisions",
     "portal.consultation",
