@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal import trace
@@ -41,6 +41,7 @@ from portal.consultation.models import (
 )
 from portal.consultation.permissions import ensure_can_manage, is_author
 from portal.consultation.queries import consultation_for
+from portal.core.counters import next_in_year
 from portal.core.errors import DomainError, NotAllowed
 from portal.core.extensions import db
 from portal.core.mail import send_mail
@@ -242,18 +243,8 @@ def note_closed(actor: User | None, consultation: Consultation, now: datetime | 
 
 
 def _next_number(year: int) -> int:
-    """The next tracking number of ``year``; the counter row stays locked until commit."""
-    table = TrackingCounter.__table__
-    bump = update(table).where(table.c.year == year).values(last=table.c.last + 1).returning(table.c.last)
-    number = db.session.execute(bump).scalar()
-    if number is None:
-        try:
-            with db.session.begin_nested():
-                db.session.execute(table.insert().values(year=year, last=0))
-        except IntegrityError:
-            pass  # another transaction created the year's row first
-        number = db.session.execute(bump).scalar()
-    return int(number)
+    """The next number of ``year`` from this feature's counter row."""
+    return next_in_year(TrackingCounter.__table__, year)
 
 
 def _article(decision: Decision, anchor: str | None) -> DraftArticle | None:

@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal import trace
 from portal.auth.models import Role, User
+from portal.core.counters import next_in_year
 from portal.core.errors import DomainError, NotAllowed
 from portal.core.extensions import db
 from portal.core.models import utcnow
@@ -181,18 +182,8 @@ def _local_year(moment: datetime) -> int:
 
 
 def _next_number(year: int) -> int:
-    """The next feedback number of ``year``; the counter row stays locked until commit."""
-    table = FeedbackCounter.__table__
-    bump = update(table).where(table.c.year == year).values(last=table.c.last + 1).returning(table.c.last)
-    number = db.session.execute(bump).scalar()
-    if number is None:
-        try:
-            with db.session.begin_nested():
-                db.session.execute(table.insert().values(year=year, last=0))
-        except IntegrityError:
-            pass  # another transaction created the year's row first
-        number = db.session.execute(bump).scalar()
-    return int(number)
+    """The next number of ``year`` from this feature's counter row."""
+    return next_in_year(FeedbackCounter.__table__, year)
 
 
 def feedback_count(decision: Decision) -> int:
