@@ -14,7 +14,7 @@ def init_app(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
     from portal.api.base import api
-    from portal.core.hooks import add_decision_section, add_nav_link, add_seed_step
+    from portal.core.hooks import add_after_restore, add_decision_section, add_nav_link, add_seed_step
     from portal.search import models, providers, queue
     from portal.search.api import blp
     from portal.search.cli import import_decision_command, search_cli
@@ -31,6 +31,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(search_cli)
     app.cli.add_command(import_decision_command)
     add_seed_step(app, "search", _seed_index)
+    add_after_restore(app, _rebuild_after_restore)
     add_nav_link(app, 80, "search.index", _l("搜索"))
     add_decision_section(app, 35, "search/_decision_section.html")
 
@@ -43,3 +44,10 @@ def _seed_index():
     db.session.commit()
     result = apply_pending(wait=True)
     yield f"search index: {result.rows} queued changes applied"
+
+
+def _rebuild_after_restore() -> None:
+    """After ``flask restore``: whatever index folder the instance had describes other data."""
+    from portal.search.service import rebuild
+
+    rebuild()

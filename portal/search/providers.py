@@ -128,7 +128,9 @@ def comment_provider() -> Provider | None:
 
     def affected(instance) -> Iterable[int]:
         if isinstance(instance, Comment):
-            return [instance.id]
+            # Never published, never indexed: a new (pending) comment queues nothing, which keeps
+            # index work off the comment intake path (issue 8 surge).
+            return [instance.id] if instance.published_at is not None else []
         if isinstance(instance, Response):
             return [instance.comment_id]
         if (
@@ -197,3 +199,6 @@ def register_all() -> None:
     comments = comment_provider()
     if comments is not None:
         register_provider(comments)
+    from portal.search.providers_more import register_more  # hearings, releases, reviews, reports
+
+    register_more()

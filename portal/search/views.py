@@ -24,10 +24,10 @@ def type_labels() -> dict[str, str]:
     return {
         "decision": _("决策事项"),
         "comment": _("公众意见"),
-        "hearing": _("听证"),
+        "hearing": _("听证会"),
         "release": _("新闻发布"),
-        "review": _("专家论证"),
-        "report": _("报告"),
+        "review": _("论证与审查"),  # expert reviews, risk assessments, legality opinions
+        "report": _("执行与评估"),  # implementation updates, post-evaluation reports
     }
 
 
