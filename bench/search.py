@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/search.py                 # 100,000 documents (5,000 decisions, 95,000 comments)
     .venv/bin/python bench/search.py --docs 20000    # smaller, for a quick look
+    .venv/bin/python bench/search.py --keep /tmp/b   # keep the database and index in /tmp/b
+    .venv/bin/python bench/search.py --keep /tmp/b --reuse   # only the queries, on what was kept
 
 The corpus is synthetic but shaped like the real thing: words are drawn from jieba's own
 dictionary (the same words the analyzer knows), ranked by jieba's frequencies and sampled
@@ -261,35 +263,45 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=max(1, min(4, os.cpu_count() or 1)), help="build processes")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds over the 50 queries (after one warm-up)")
     parser.add_argument("--keep", type=Path, help="keep the database and index in this folder")
+    parser.add_argument(
+        "--reuse", action="store_true", help="with --keep: query the database and index kept there, skip the build"
+    )
     args = parser.parse_args()
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-search-"))
     work.mkdir(parents=True, exist_ok=True)
     db_path = work / "bench.sqlite3"
-    if db_path.exists():
-        db_path.unlink()
-    print(f"corpus: {args.docs:,} documents into {db_path}", flush=True)
-    started = time.perf_counter()
-    corpus = Corpus()
-    make_database(db_path, args.docs, corpus)
-    con = sqlite3.connect(db_path)
-    chars = con.execute("SELECT sum(length(title) + length(body)) FROM docs").fetchone()[0]
-    print(f"  generated in {time.perf_counter() - started:.0f}s, {chars / args.docs:.0f} characters per document")
-
-    analysis.warm_up()
     store = Store(work / "index")
-    shutil.rmtree(store.root, ignore_errors=True)
-    path, ix = store.new_generation()
-    print(f"build: {args.procs} processes", flush=True)
-    cpu0, wall0 = cpu_seconds(), time.perf_counter()
-    rows = con.execute("SELECT * FROM docs ORDER BY id")
-    count = build_into(ix, (to_document(row) for row in rows), procs=args.procs)
-    ix.close()
-    store.publish(path)
-    wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
+    analysis.warm_up()
+    if args.reuse and args.keep and db_path.exists() and store.exists():
+        con = sqlite3.connect(db_path)
+        count = con.execute("SELECT count(*) FROM docs").fetchone()[0]
+        path = store.current_path()
+        wall = cpu = float("nan")
+        print(f"reusing {count:,} documents and the index in {work} (no build figures)")
+    else:
+        if db_path.exists():
+            db_path.unlink()
+        print(f"corpus: {args.docs:,} documents into {db_path}", flush=True)
+        started = time.perf_counter()
+        corpus = Corpus()
+        make_database(db_path, args.docs, corpus)
+        con = sqlite3.connect(db_path)
+        chars = con.execute("SELECT sum(length(title) + length(body)) FROM docs").fetchone()[0]
+        print(f"  generated in {time.perf_counter() - started:.0f}s, {chars / args.docs:.0f} characters per document")
+
+        shutil.rmtree(store.root, ignore_errors=True)
+        path, ix = store.new_generation()
+        print(f"build: {args.procs} processes (load average {os.getloadavg()[0]:.1f})", flush=True)
+        cpu0, wall0 = cpu_seconds(), time.perf_counter()
+        rows = con.execute("SELECT * FROM docs ORDER BY id")
+        count = build_into(ix, (to_document(row) for row in rows), procs=args.procs)
+        ix.close()
+        store.publish(path)
+        wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
+        print(f"  {count:,} documents in {wall:.1f}s: {count / wall:.0f} documents/s")
+        print(f"  CPU {cpu:.1f}s (all processes): {count / cpu:.0f} documents per CPU-second")
     size = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
-    print(f"  {count:,} documents in {wall:.1f}s: {count / wall:.0f} documents/s")
-    print(f"  CPU {cpu:.1f}s (all processes): {count / cpu:.0f} documents per CPU-second")
     print(f"  index size {size / 1e6:.1f} MB ({size / count:.0f} bytes per document)")
 
     register_bench_providers(con)
@@ -298,6 +310,7 @@ def main() -> None:
         service.search(parse(q), service.Filters(), store=store)
     timings: dict[str, list[float]] = {q: [] for q in QUERIES}
     cpu_ms: list[float] = []
+    cpu_by_query: dict[str, list[float]] = {}
     totals: dict[str, int] = {}
     for _ in range(args.rounds):
         for q in QUERIES:
@@ -305,6 +318,7 @@ def main() -> None:
             outcome = service.search(parse(q), service.Filters(), store=store)
             timings[q].append((time.perf_counter() - t) * 1000)
             cpu_ms.append((time.process_time() - c) * 1000)
+            cpu_by_query.setdefault(q, []).append(cpu_ms[-1])
             totals[q] = outcome.total
     flat = [ms for values in timings.values() for ms in values]
     search_p50, search_p95 = statistics.median(flat), percentile(flat, 95)
@@ -335,9 +349,12 @@ def main() -> None:
     print(f"| LIKE scan p50 / p95 | {like_p50:.0f} ms / {like_p95:.0f} ms |")
     print(f"| speed-up p50 / p95 | {like_p50 / search_p50:.0f}x / {like_p95 / search_p95:.0f}x |")
     print()
-    print("slowest queries (median ms, matches):")
+    print("slowest queries (median wall ms, median CPU ms, matches):")
     for q in slowest:
-        print(f"  {q!r}: {statistics.median(timings[q]):.1f} ms, {totals[q]:,} matches (LIKE {like_totals[q]:,})")
+        print(
+            f"  {q!r}: {statistics.median(timings[q]):.1f} ms, CPU {statistics.median(cpu_by_query[q]):.1f} ms, "
+            f"{totals[q]:,} matches (LIKE {like_totals[q]:,})"
+        )
     ixmod.close_searcher()
     con.close()
     if not args.keep:

@@ -323,3 +323,19 @@ def test_reindex_with_several_processes(store, make_decision, find):
     assert result.documents == 30
     assert find("停车").total == 30
     assert find('"停车收费第7条"').total == 1
+
+
+def test_an_incomplete_new_index_is_not_swapped_in(db, store, make_decision, find, index_now, monkeypatch):
+    make_decision("关于调整城市供水价格的决定")
+    index_now()
+    first = store.current_name()
+    real = service.build_into
+
+    def crashed_child(ix, documents, **kwargs):  # a writer child died: Whoosh committed fewer documents
+        return real(ix, documents, **kwargs) + 1
+
+    monkeypatch.setattr(service, "build_into", crashed_child)
+    with pytest.raises(RuntimeError, match="holds 1 of 2 documents"):
+        service.rebuild(store=store)
+    assert store.current_name() == first
+    assert find("供水").total == 1
