@@ -10,6 +10,7 @@ from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config as cfg
+from portal.core.utils import BoundedIntegerConverter
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +32,7 @@ FEATURES: tuple[str, ...] = (
     "portal.implementation",
     "portal.accountability",
     "portal.search",
+    "portal.availability",
 )
 
 
@@ -48,6 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+    app.url_map.converters["int"] = BoundedIntegerConverter  # before any route: huge ids are 404, not 500
     app.config.update(cfg.defaults(instance_path))
     app.config.from_pyfile("config.py", silent=True)
     app.config.update(cfg.from_environment())
@@ -172,11 +175,12 @@ def _install_hooks(app: Flask) -> None:
 
     from portal.auth.models import ROLE_LABELS, Role
     from portal.auth.permissions import enforce_access
-    from portal.core import pagecache
+    from portal.core import bodylimits, pagecache
     from portal.core.hooks import decision_sections, nav_links
     from portal.core.i18n import is_english, local_time
 
     app.before_request(enforce_access)
+    bodylimits.init_app(app)  # first of all hooks: an oversized body is refused before anything reads it
     pagecache.init_app(app)  # after enforce_access: only pages anyone may see are cached
     pagecache.add_cacheable(app, "core.home")
 

@@ -24,9 +24,20 @@ ENV_KEYS: dict[str, str] = {
     "PORTAL_LOGIN_LIMIT_ADDRESS": "LOGIN_LIMIT_ADDRESS",
     "PORTAL_MAX_CONTENT_LENGTH": "MAX_CONTENT_LENGTH",
     "PORTAL_PAGE_CACHE_SECONDS": "PAGE_CACHE_SECONDS",
+    "PORTAL_FORM_MAX_CONTENT_LENGTH": "FORM_MAX_CONTENT_LENGTH",
+    "PORTAL_COMMENT_RATE_PER_ACCOUNT": "COMMENT_RATE_PER_ACCOUNT",
+    "PORTAL_COMMENT_RATE_PER_ADDRESS": "COMMENT_RATE_PER_ADDRESS",
+    "PORTAL_HEARING_REGISTRATION_RATE_PER_ACCOUNT": "HEARING_REGISTRATION_RATE_PER_ACCOUNT",
+    "PORTAL_HEARING_REGISTRATION_RATE_PER_ADDRESS": "HEARING_REGISTRATION_RATE_PER_ADDRESS",
+    "PORTAL_SIGNUP_RATE_PER_ACCOUNT": "SIGNUP_RATE_PER_ACCOUNT",
+    "PORTAL_SIGNUP_RATE_PER_ADDRESS": "SIGNUP_RATE_PER_ADDRESS",
+    "PORTAL_CONFIRMATION_RATE_PER_ACCOUNT": "CONFIRMATION_RATE_PER_ACCOUNT",
+    "PORTAL_CONFIRMATION_RATE_PER_ADDRESS": "CONFIRMATION_RATE_PER_ADDRESS",
 }
 
-INT_KEYS = {"PROXY_COUNT", "MAX_CONTENT_LENGTH", "PAGE_CACHE_SECONDS"}
+INT_KEYS = {"PROXY_COUNT", "MAX_CONTENT_LENGTH", "PAGE_CACHE_SECONDS", "FORM_MAX_CONTENT_LENGTH"}
+#: Rate limits where an empty value is meaningful: it turns the limit off.
+RATE_KEYS = {key for key in ENV_KEYS.values() if "_RATE_PER_" in key or key.startswith("LOGIN_LIMIT_")}
 
 
 def defaults(instance_path: Path) -> dict[str, Any]:
@@ -45,6 +56,25 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "LOGIN_LIMIT_ACCOUNT": "5 per 15 minutes",
         "LOGIN_LIMIT_ADDRESS": "20 per 15 minutes",
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # Requests to endpoints without file uploads (every form and API call but two) stop here.
+        "FORM_MAX_CONTENT_LENGTH": 1024 * 1024,
+        # Rate limits (Flask-Limiter syntax, ";" between several; empty turns one off), per account
+        # and per client address. Per address is generous: offices and campuses share addresses.
+        "COMMENT_RATE_PER_ACCOUNT": "10 per minute;60 per hour",
+        "COMMENT_RATE_PER_ADDRESS": "120 per minute;2000 per hour",
+        "HEARING_REGISTRATION_RATE_PER_ACCOUNT": "10 per minute;30 per hour",
+        "HEARING_REGISTRATION_RATE_PER_ADDRESS": "120 per minute;1000 per hour",
+        # Account registration: "account" is the e-mail address being registered.
+        "SIGNUP_RATE_PER_ACCOUNT": "5 per hour",
+        "SIGNUP_RATE_PER_ADDRESS": "30 per hour;200 per day",
+        # Re-sending the confirmation e-mail.
+        "CONFIRMATION_RATE_PER_ACCOUNT": "1 per minute;5 per day",
+        "CONFIRMATION_RATE_PER_ADDRESS": "30 per hour",
+        # Redis down: limit in this process's memory instead of failing the request.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        # E-mail confirmation links stay valid this long (seconds).
+        "EMAIL_CONFIRMATION_MAX_AGE": 3 * 24 * 3600,
         # Anonymous views of public pages are cached this long at most (0 turns the cache off).
         "PAGE_CACHE_SECONDS": 30,
         "SESSION_COOKIE_HTTPONLY": True,
@@ -77,7 +107,7 @@ def from_environment() -> dict[str, Any]:
     found: dict[str, Any] = {}
     for var, key in ENV_KEYS.items():
         value = os.environ.get(var)
-        if value is None or value == "":
+        if value is None or (value == "" and key not in RATE_KEYS):
             continue
         found[key] = int(value) if key in INT_KEYS else value
     return found

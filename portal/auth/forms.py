@@ -114,3 +114,11 @@ class DepartmentForm(FlaskForm):
 class MemberForm(FlaskForm):
     email = EmailField(_l("成员邮箱"), validators=[_required(), _max(EMAIL_MAX)])
     submit = SubmitField(_l("添加成员"))
+
+
+class ConfirmEmailForm(FlaskForm):
+    submit = SubmitField(_l("确认我的邮箱"))
+
+
+class ResendConfirmationForm(FlaskForm):
+    submit = SubmitField(_l("重新发送确认邮件"))

@@ -66,3 +66,7 @@ def init_app(app: Flask) -> None:
     add_decision_section(app, 30, "consultation/_section.html")
     add_gate(app, Stage.CONSULTATION, consultation_gate)
     add_seed_step(app, "consultation", seed_consultations)
+    from portal.consultation.operations import release_held_comments
+    from portal.core.hooks import add_listener
+
+    add_listener(app, "user.email_confirmed", release_held_comments)

@@ -50,6 +50,8 @@ STATUS_LABELS = {
 
 
 class CommentStatus(enum.StrEnum):
+    #: Held until the author confirms their e-mail: not moderated, counted, shown or exported.
+    UNCONFIRMED = "unconfirmed"
     PENDING = "pending"
     PUBLISHED = "published"
     REJECTED = "rejected"
@@ -61,11 +63,15 @@ class CommentStatus(enum.StrEnum):
 
 
 COMMENT_STATUS_LABELS = {
+    CommentStatus.UNCONFIRMED: _l("待确认邮箱"),
     CommentStatus.PENDING: _l("待审核"),
     CommentStatus.PUBLISHED: _l("已公开"),
     CommentStatus.REJECTED: _l("未予公开"),
     CommentStatus.WITHDRAWN: _l("已撤回"),
 }
+
+#: Statuses left out of every count, report and export: withdrawn, or held for e-mail confirmation.
+NOT_COUNTED = (CommentStatus.WITHDRAWN.value, CommentStatus.UNCONFIRMED.value)
 
 #: The fixed list of reasons for not publishing a comment (codes are stable, in the API).
 REJECTION_REASONS = {

@@ -189,12 +189,24 @@ def extend_consultation(
         raise DomainError(_l("新的结束时间必须晚于原结束时间。"), code="bad_period")
     if ends_at - consultation.starts_at > MAX_PERIOD:
         raise DomainError(_l("征求意见期限不能超过一年。"), code="bad_period")
+    return record_extension(actor, consultation, ends_at=ends_at, reason=reason, now=now)
+
+
+def record_extension(
+    actor: User | None, consultation: Consultation, *, ends_at: datetime, reason: str, now: datetime, **evidence
+) -> ConsultationExtension:
+    """Move the end to ``ends_at`` and record ``consultation.extended``, without the manager's checks.
+
+    ``actor`` None is the system (availability/operations.py extends after an outage of intake);
+    ``evidence`` goes into the ledger payload.
+    """
+    decision = consultation.decision
     extension = ConsultationExtension(
         consultation=consultation,
         previous_ends_at=consultation.ends_at,
         new_ends_at=ends_at,
         reason=reason,
-        created_by_id=actor.id,
+        created_by_id=actor.id if actor is not None else None,
     )
     consultation.ends_at = ends_at
     if ends_at - now > timedelta(days=3):
@@ -210,6 +222,7 @@ def extend_consultation(
         previous_ends_at=_iso(extension.previous_ends_at),
         ends_at=_iso(ends_at),
         reason=reason,
+        **evidence,
     )
     return extension
 
@@ -317,6 +330,9 @@ def submit_comment(
     decision = consultation.decision
     text = _body(body)
     article = _article(decision, article_anchor)
+    # An unconfirmed address: the comment gets its number and submission time now (the receipt
+    # is a promise), but is held out of moderation and every count until the address is confirmed.
+    held = author.email_confirmed_at is None
     try:
         comment = _create_comment(
             consultation,
@@ -328,7 +344,7 @@ def submit_comment(
             article_anchor=article.anchor if article else None,
             article_label=article.label if article else None,
             body=text,
-            status=CommentStatus.PENDING.value,
+            status=(CommentStatus.UNCONFIRMED if held else CommentStatus.PENDING).value,
             submission_token=token,
         )
     except IntegrityError:
@@ -350,9 +366,37 @@ def submit_comment(
         tracking_number=comment.tracking_number,
         article=comment.article_anchor,
         channel=comment.channel,
+        **({"awaiting_confirmation": True} if held else {}),
     )
     _send_receipt(author, comment)
     return comment
+
+
+def release_held_comments(user: User, now: datetime | None = None) -> list:
+    """The author confirmed their address: held comments enter moderation (listener of
+    ``user.email_confirmed``, same transaction). A comment submitted in time counts even when
+    the period has closed since. Returns notices for the author."""
+    now = now or utcnow()
+    held = db.session.scalars(
+        select(Comment)
+        .where(Comment.author_id == user.id, Comment.status == CommentStatus.UNCONFIRMED.value)
+        .order_by(Comment.id)
+    ).all()
+    notices = []
+    for comment in held:
+        comment.status = CommentStatus.PENDING.value
+        db.session.flush()
+        trace.record(
+            user,
+            "comment.released",
+            comment,
+            visibility=INTERNAL,
+            department=comment.consultation.decision.department_id,
+            tracking_number=comment.tracking_number,
+            submitted_at=_iso(comment.created_at),
+        )
+        notices.append(_l("意见 %(no)s 已生效,进入审核。", no=comment.tracking_number))
+    return notices
 
 
 def _send_receipt(author: User, comment: Comment) -> None:
@@ -431,7 +475,11 @@ def withdraw_comment(author: User, comment: Comment, *, now: datetime | None = N
     if not is_author(author, comment):
         raise NotAllowed(_l("只有意见的提交人可以撤回。"))
     now = now or utcnow()
-    if comment.status not in (CommentStatus.PENDING.value, CommentStatus.PUBLISHED.value):
+    if comment.status not in (
+        CommentStatus.UNCONFIRMED.value,
+        CommentStatus.PENDING.value,
+        CommentStatus.PUBLISHED.value,
+    ):
         raise DomainError(_l("此意见已不能撤回。"), code="bad_status", status=409)
     if not comment.consultation.is_open(now):
         raise DomainError(_l("征求意见期已结束,意见不能再撤回。"), code="closed", status=409)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal.consultation.models import (
     CHANNELS,
     DISPOSITIONS,
+    NOT_COUNTED,
     REJECTION_REASONS,
     Comment,
     CommentStatus,
@@ -116,7 +117,7 @@ def group_sizes(group_ids) -> dict[int, int]:
         return {}
     rows = db.session.execute(
         select(Comment.group_id, func.count(Comment.id))
-        .where(Comment.group_id.in_(ids), Comment.status != CommentStatus.WITHDRAWN.value)
+        .where(Comment.group_id.in_(ids), Comment.status.not_in(NOT_COUNTED))
         .group_by(Comment.group_id)
     ).all()
     return dict(rows)
@@ -158,10 +159,11 @@ def adoption_stats(consultation: Consultation) -> AdoptionStats:
 def status_counts(consultation: Consultation) -> dict[str, int]:
     rows = db.session.execute(
         select(Comment.status, func.count(Comment.id))
-        .where(Comment.consultation_id == consultation.id)
+        .where(Comment.consultation_id == consultation.id, Comment.status != CommentStatus.UNCONFIRMED.value)
         .group_by(Comment.status)
     ).all()
-    counts = {s.value: 0 for s in CommentStatus}
+    # Comments held for e-mail confirmation have not taken effect: they are in no count.
+    counts = {s.value: 0 for s in CommentStatus if s is not CommentStatus.UNCONFIRMED}
     counts.update(dict(rows))
     return counts
 
@@ -250,7 +252,9 @@ def build_report(consultation: Consultation) -> Report:
     by_status = status_counts(consultation)
     received = sum(by_status.values())
     distinct = db.session.scalar(
-        select(func.count(func.distinct(Comment.group_id))).where(Comment.consultation_id == cid)
+        select(func.count(func.distinct(Comment.group_id))).where(
+            Comment.consultation_id == cid, Comment.status != CommentStatus.UNCONFIRMED.value
+        )
     )
 
     rejected_rows = db.session.execute(
@@ -262,7 +266,9 @@ def build_report(consultation: Consultation) -> Report:
     rejected_by_reason.update({code: n for code, n in rejected_rows if code})
 
     channel_rows = db.session.execute(
-        select(Comment.channel, func.count(Comment.id)).where(Comment.consultation_id == cid).group_by(Comment.channel)
+        select(Comment.channel, func.count(Comment.id))
+        .where(Comment.consultation_id == cid, Comment.status != CommentStatus.UNCONFIRMED.value)
+        .group_by(Comment.channel)
     ).all()
     by_channel = {code: 0 for code in CHANNELS}
     by_channel.update(dict(channel_rows))
@@ -281,7 +287,7 @@ def build_report(consultation: Consultation) -> Report:
         )
         .select_from(Comment)
         .outerjoin(Response, (Response.comment_id == Comment.id) & (Comment.status == published_value))
-        .where(Comment.consultation_id == cid, Comment.status != CommentStatus.WITHDRAWN.value)
+        .where(Comment.consultation_id == cid, Comment.status.not_in(NOT_COUNTED))
         .group_by(Comment.article_anchor)
     ).all()
     positions = {
@@ -327,7 +333,7 @@ def build_report(consultation: Consultation) -> Report:
             func.sum(case((Comment.status == published_value, 1), else_=0)),
             func.min(case((Comment.status == published_value, Comment.id), else_=None)),
         )
-        .where(Comment.consultation_id == cid, Comment.status != CommentStatus.WITHDRAWN.value)
+        .where(Comment.consultation_id == cid, Comment.status.not_in(NOT_COUNTED))
         .group_by(Comment.group_id)
         .having(func.count(Comment.id) > 1)
         .order_by(func.count(Comment.id).desc(), Comment.group_id)
@@ -425,7 +431,7 @@ def all_comments_for_export(consultation: Consultation) -> list[Comment]:
         db.session.scalars(
             select(Comment)
             .options(joinedload(Comment.author), selectinload(Comment.response))
-            .where(Comment.consultation_id == consultation.id)
+            .where(Comment.consultation_id == consultation.id, Comment.status != CommentStatus.UNCONFIRMED.value)
             .order_by(Comment.id)
         )
     )

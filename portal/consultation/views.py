@@ -34,7 +34,9 @@ from portal.consultation.permissions import can_manage, can_see_identity, can_vi
 from portal.core.errors import DomainError
 from portal.core.extensions import db
 from portal.core.models import utcnow
+from portal.core.ratelimits import throttled
 from portal.core.utils import page_arg
+from portal.decisions import permissions as decision_permissions
 
 bp = Blueprint("consultation", __name__)
 
@@ -54,7 +56,8 @@ MANAGE_PER_PAGE = 20
 
 def _decision_or_404(slug: str):
     decision = queries.decision_by_slug(slug)
-    if decision is None:
+    # A draft not yet public does not exist for anyone outside its department (IDOR by slug).
+    if decision is None or not decision_permissions.can_view(current_user, decision):
         abort(404)
     return decision
 
@@ -216,12 +219,15 @@ def extend(slug: str):
 
 @bp.post("/decisions/<slug>/consultation/comments")
 @require(authenticated)
+@throttled("comment")
 def submit_comment(slug: str):
     decision = _decision_or_404(slug)
     consultation = _consultation_or_404(decision)
     form = CommentForm()
-    form.set_articles(queries.current_articles(decision))
+    # The article choices are only shown, never validated (validate_choice is off): build them
+    # only when the form is shown again, not on every accepted comment (issue 8 surge).
     if not form.validate_on_submit():
+        form.set_articles(queries.current_articles(decision))
         return _page(decision, form, 400)
     token = form.submission_token.data
     try:
@@ -236,12 +242,22 @@ def submit_comment(slug: str):
         db.session.commit()
     except DomainError as exc:
         _form_error(form, "article" if exc.code == "unknown_article" else "body", exc)
+        form.set_articles(queries.current_articles(decision))
         return _page(decision, form, exc.status)
     except IntegrityError:
         # Both copies of a double submit raced past the check; the other one was stored.
         db.session.rollback()
         comment = operations.submit_comment(current_user, consultation, body="", submission_token=token)
-    flash(_("您的意见已提交,编号 %(no)s。审核通过后将公开。", no=comment.tracking_number), "success")
+    if comment.status == CommentStatus.UNCONFIRMED.value:
+        flash(
+            _(
+                "您的意见已收到,编号 %(no)s,提交时间已记录。请先确认您的邮箱:确认后意见才进入审核并计入统计。",
+                no=comment.tracking_number,
+            ),
+            "info",
+        )
+    else:
+        flash(_("您的意见已提交,编号 %(no)s。审核通过后将公开。", no=comment.tracking_number), "success")
     return redirect(url_for(".receipt", tracking=comment.tracking_number))
 
 
@@ -258,7 +274,8 @@ def receipt(tracking: str):
         decision=consultation.decision,
         consultation=consultation,
         can_withdraw=comment.author_id == current_user.id
-        and comment.status in (CommentStatus.PENDING.value, CommentStatus.PUBLISHED.value)
+        and comment.status
+        in (CommentStatus.UNCONFIRMED.value, CommentStatus.PENDING.value, CommentStatus.PUBLISHED.value)
         and consultation.is_open(),
         form=ActionForm(formdata=None),
     )
@@ -439,7 +456,7 @@ def _group_stmt(group):
     return (
         select(Comment)
         .options(joinedload(Comment.author), selectinload(Comment.response))
-        .where(Comment.group_id == group.id)
+        .where(Comment.group_id == group.id, Comment.status != CommentStatus.UNCONFIRMED.value)
         .order_by(Comment.id)
     )
 
@@ -450,9 +467,11 @@ def _group_counts(group) -> dict[str, int]:
     from portal.consultation.models import Comment
 
     rows = db.session.execute(
-        select(Comment.status, func.count(Comment.id)).where(Comment.group_id == group.id).group_by(Comment.status)
+        select(Comment.status, func.count(Comment.id))
+        .where(Comment.group_id == group.id, Comment.status != CommentStatus.UNCONFIRMED.value)
+        .group_by(Comment.status)
     ).all()
-    counts = {s.value: 0 for s in CommentStatus}
+    counts = {s.value: 0 for s in CommentStatus if s is not CommentStatus.UNCONFIRMED}
     counts.update(dict(rows))
     return counts
 

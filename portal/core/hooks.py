@@ -51,6 +51,13 @@ def add_after_restore(app: Flask, hook: Callable[[], None]) -> None:
         hooks.append(hook)
 
 
+def add_state_table(app: Flask, table: str) -> None:
+    """Name a table that holds only the site's running state (a heartbeat row written by its
+    migration): ``flask restore`` still counts an instance as empty when that table has rows."""
+    tables = app.extensions.setdefault("portal_state_tables", set())
+    tables.add(table)
+
+
 def add_listener(app: Flask, event: str, listener: Callable[..., None]) -> None:
     """Call ``listener(**details)`` when an operation emits ``event`` (inside its transaction)."""
     listeners = app.extensions.setdefault("portal_listeners", {}).setdefault(event, [])
@@ -58,7 +65,13 @@ def add_listener(app: Flask, event: str, listener: Callable[..., None]) -> None:
         listeners.append(listener)
 
 
-def emit(event: str, **details) -> None:
-    """Tell the features that listen for ``event``; used so one feature need not import another."""
+def emit(event: str, **details) -> list:
+    """Tell the features that listen for ``event``; used so one feature need not import another.
+
+    Returns what the listeners returned (None left out), in the order they were added."""
+    results = []
     for listener in current_app.extensions.get("portal_listeners", {}).get(event, []):
-        listener(**details)
+        result = listener(**details)
+        if result is not None:
+            results.append(result)
+    return results

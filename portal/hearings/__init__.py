@@ -39,6 +39,10 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(blp)
     app.cli.add_command(hearings_cli)
     add_seed_step(app, "hearings", seed_hearings)
+    from portal.core.hooks import add_listener
+    from portal.hearings.operations import release_held_registrations
+
+    add_listener(app, "user.email_confirmed", release_held_registrations)
     add_decision_section(app, 40, "hearings/_section.html")
     add_nav_link(app, 30, "hearings.index", _l("听证会"))
     add_gate(app, Stage.HEARING, hearing_gate)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portal.core.extensions import db
 from portal.hearings import draw as draw_rules
 from portal.hearings import operations, queries
-from portal.hearings.models import Hearing, HearingStatus, Registration, RegistrationStatus, current_time
+from portal.hearings.models import NOT_ENTERED, Hearing, HearingStatus, Registration, current_time
 from portal.trace.models import TraceEntry
 
 hearings_cli = AppGroup("hearings", help="Public hearings.")
@@ -54,9 +54,7 @@ def verify_hearing_draw(hearing: Hearing) -> list[str]:
     # Entrants: every registration not withdrawn took part; none may be missing or added.
     actual: dict[str, list[int]] = {c.code: [] for c in hearing.categories}
     for registration in db.session.scalars(
-        select(Registration).where(
-            Registration.hearing_id == hearing.id, Registration.status != RegistrationStatus.WITHDRAWN.value
-        )
+        select(Registration).where(Registration.hearing_id == hearing.id, Registration.status.not_in(NOT_ENTERED))
     ):
         actual.setdefault(registration.category.code, []).append(registration.id)
     published_categories = {c["code"]: c for c in (result or {}).get("categories", [])}

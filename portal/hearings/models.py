@@ -119,6 +119,8 @@ POSITION_LABELS = {Position.SUPPORT: _l("支持"), Position.OPPOSE: _l("反对")
 
 
 class RegistrationStatus(enum.StrEnum):
+    UNCONFIRMED = "unconfirmed"  # held until the registrant confirms their e-mail; not drawn
+    TOO_LATE = "too_late"  # the e-mail was confirmed after registration closed; not drawn
     REGISTERED = "registered"  # waiting for the draw
     WITHDRAWN = "withdrawn"  # withdrew before registration closed
     SELECTED = "selected"  # drawn (or promoted), asked to confirm
@@ -133,6 +135,8 @@ class RegistrationStatus(enum.StrEnum):
 
 
 REGISTRATION_LABELS = {
+    RegistrationStatus.UNCONFIRMED: _l("待确认邮箱:确认后报名生效"),
+    RegistrationStatus.TOO_LATE: _l("报名截止后才确认邮箱,未参加抽选"),
     RegistrationStatus.REGISTERED: _l("已报名,待抽选"),
     RegistrationStatus.WITHDRAWN: _l("已撤回"),
     RegistrationStatus.SELECTED: _l("已入选,待确认"),
@@ -141,6 +145,11 @@ REGISTRATION_LABELS = {
     RegistrationStatus.DECLINED: _l("已放弃"),
     RegistrationStatus.LAPSED: _l("逾期未确认"),
 }
+
+#: Registrations that never entered the draw: withdrawn, or held for e-mail confirmation.
+NOT_ENTERED = frozenset(
+    {RegistrationStatus.WITHDRAWN.value, RegistrationStatus.UNCONFIRMED.value, RegistrationStatus.TOO_LATE.value}
+)
 
 #: Registrations that hold a participant seat.
 SEATED = frozenset({RegistrationStatus.SELECTED.value, RegistrationStatus.CONFIRMED.value})

@@ -529,6 +529,7 @@ def register(
     if position not in {p.value for p in Position}:
         raise DomainError(_l("请选择支持、反对或中立。"), code="bad_position")
     real_name = _one_line(real_name, _l("真实姓名"), m.REAL_NAME_MAX)
+    held = actor.email_confirmed_at is None
     registration = Registration(
         hearing_id=hearing.id,
         user_id=actor.id,
@@ -543,7 +544,8 @@ def register(
             interest_declaration, _l("利害关系说明"), m.INTEREST_MAX, required=bool(has_interest)
         ),
         accessibility_needs=_one_line(accessibility_needs, _l("无障碍需求"), m.NEEDS_MAX, required=False) or None,
-        status=RegistrationStatus.REGISTERED.value,
+        # Held (not drawn, not counted) until the registrant confirms their e-mail address.
+        status=(RegistrationStatus.UNCONFIRMED if held else RegistrationStatus.REGISTERED).value,
     )
     try:
         with db.session.begin_nested():
@@ -566,9 +568,53 @@ def register(
         category=category.code,
         position=position,
         has_interest=registration.has_interest,
+        **({"awaiting_confirmation": True} if held else {}),
     )
     notify(actor, hearing, "registered", registration=registration)
     return registration
+
+
+def release_held_registrations(user: User, now: datetime | None = None) -> list:
+    """The registrant confirmed their address (listener of ``user.email_confirmed``, same
+    transaction): a held registration enters the draw if registration is still open, and is
+    marked too late otherwise. Returns notices for the user."""
+    notices = []
+    held = db.session.scalars(
+        select(Registration)
+        .where(Registration.user_id == user.id, Registration.status == RegistrationStatus.UNCONFIRMED.value)
+        .order_by(Registration.id)
+    ).all()
+    for registration in held:
+        hearing = registration.hearing
+        _lock(hearing, shared=True)  # never across the draw
+        db.session.refresh(registration)
+        if registration.status != RegistrationStatus.UNCONFIRMED.value:
+            continue
+        in_time = hearing.registration_state() == "open"
+        registration.status = (RegistrationStatus.REGISTERED if in_time else RegistrationStatus.TOO_LATE).value
+        db.session.flush()
+        trace.record(
+            user,
+            "registration.released" if in_time else "registration.too_late",
+            registration,
+            visibility=INTERNAL,
+            department=hearing.decision.department_id,
+            hearing=hearing.id,
+            registration=registration.id,
+        )
+        if in_time:
+            notices.append(
+                _l("听证会“%(t)s”的报名(编号 %(no)s)已生效,将参加抽选。", t=hearing.title, no=registration.id)
+            )
+        else:
+            notices.append(
+                _l(
+                    "听证会“%(t)s”的报名(编号 %(no)s)未能生效:邮箱确认时报名已经截止,这份报名不参加抽选。",
+                    t=hearing.title,
+                    no=registration.id,
+                )
+            )
+    return notices
 
 
 def withdraw(actor: User, registration: Registration) -> Registration:
@@ -580,7 +626,10 @@ def withdraw(actor: User, registration: Registration) -> Registration:
     db.session.refresh(registration)
     if registration.status == RegistrationStatus.WITHDRAWN.value:
         raise DomainError(_l("这份报名已经撤回。"), code="already_withdrawn", status=409)
-    if hearing.registration_state() != "open" or registration.status != RegistrationStatus.REGISTERED.value:
+    if hearing.registration_state() != "open" or registration.status not in (
+        RegistrationStatus.REGISTERED.value,
+        RegistrationStatus.UNCONFIRMED.value,
+    ):
         raise DomainError(
             _l("报名已截止,不能再撤回;如入选后不能参加,请在确认期限内选择“放弃”。"),
             code="registration_closed",

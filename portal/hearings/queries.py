@@ -9,6 +9,7 @@ from sqlalchemy import Select, func, select
 from portal.core.extensions import db
 from portal.decisions.models import Decision
 from portal.hearings.models import (
+    NOT_ENTERED,
     SEATED,
     Hearing,
     HearingCategory,
@@ -18,7 +19,6 @@ from portal.hearings.models import (
     Observer,
     ObserverStatus,
     Registration,
-    RegistrationStatus,
     current_time,
 )
 from portal.hearings.permissions import can_manage_hearing
@@ -120,7 +120,7 @@ def registration_counts(hearing: Hearing) -> Counter:
     """Registrations still in the running per category id (withdrawn ones excluded)."""
     rows = db.session.execute(
         select(Registration.category_id, func.count(Registration.id))
-        .where(Registration.hearing_id == hearing.id, Registration.status != RegistrationStatus.WITHDRAWN.value)
+        .where(Registration.hearing_id == hearing.id, Registration.status.not_in(NOT_ENTERED))
         .group_by(Registration.category_id)
     )
     return Counter({category_id: n for category_id, n in rows})

@@ -12,6 +12,7 @@ from portal.auth.models import Role
 from portal.auth.permissions import authenticated, public, require, roles
 from portal.core.errors import DomainError
 from portal.core.extensions import db
+from portal.core.ratelimits import throttled
 from portal.core.utils import page_arg
 from portal.decisions.models import Decision
 from portal.hearings import ical, operations, queries
@@ -28,7 +29,7 @@ from portal.hearings.forms import (
     TranscriptForm,
 )
 from portal.hearings.gates import hearing_checks
-from portal.hearings.models import Hearing, HearingStatus, current_time
+from portal.hearings.models import Hearing, HearingStatus, RegistrationStatus, current_time
 from portal.hearings.permissions import (
     can_manage_hearing,
     can_manage_hearings_of,
@@ -237,6 +238,7 @@ def _registration_form(hearing: Hearing) -> RegistrationForm:
 
 @bp.route("/<int:hearing_id>/register", methods=["GET", "POST"])
 @require(authenticated)
+@throttled("hearing_registration")
 def register(hearing_id: int):
     hearing = _hearing(hearing_id)
     existing = queries.registration_of(hearing, current_user)
@@ -256,7 +258,16 @@ def register(hearing_id: int):
         _fail(form, exc, _field_for(form, exc))
         return render_template("hearings/register.html", hearing=hearing, form=form, state=state), exc.status
     db.session.commit()
-    flash(_("报名已提交,报名编号 %(no)s。报名截止后将公开抽选。", no=registration.id), "success")
+    if registration.status == RegistrationStatus.UNCONFIRMED.value:
+        flash(
+            _(
+                "报名已收到,报名编号 %(no)s。请在报名截止前确认您的邮箱,报名才生效;截止后才确认的报名不参加抽选。",
+                no=registration.id,
+            ),
+            "info",
+        )
+    else:
+        flash(_("报名已提交,报名编号 %(no)s。报名截止后将公开抽选。", no=registration.id), "success")
     return redirect(url_for(".detail", hearing_id=hearing.id))
 
 
