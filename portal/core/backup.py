@@ -144,11 +144,12 @@ def _read_manifest(source: Path) -> dict:
 
 
 def instance_is_empty() -> bool:
-    """No table holds a row and no upload exists."""
+    """No table holds a row (but state tables, see ``hooks.add_state_table``) and no upload exists."""
     uploads = Path(current_app.config["UPLOAD_PATH"])
     if uploads.exists() and any(p.is_file() for p in uploads.rglob("*")):
         return False
-    tables = [t for t in inspect(db.engine).get_table_names() if t != "alembic_version"]
+    ignored = {"alembic_version", *current_app.extensions.get("portal_state_tables", ())}
+    tables = [t for t in inspect(db.engine).get_table_names() if t not in ignored]
     probe = 'SELECT 1 FROM "{}" LIMIT 1'  # table names come from the schema itself
     return all(db.session.execute(text(probe.format(table))).first() is None for table in tables)
 
