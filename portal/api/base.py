@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 import marshmallow as ma
-from flask import current_app, request, url_for
+from apispec import BasePlugin
+from flask import Flask, current_app, request, url_for
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint
 
@@ -22,10 +23,52 @@ class ErrorSchema(ma.Schema):
     error = ma.fields.Nested(ErrorBody, required=True)
 
 
+class ErrorResponsesPlugin(BasePlugin):
+    """Document the errors every operation can answer, from its URL rule and its access rule.
+
+    404 where the path names a record; 401 where a login is required; 403 where roles are. Without
+    them only ``default`` would cover these answers, and a client could not tell what to expect.
+    """
+
+    def __init__(self) -> None:
+        self.app: Flask | None = None
+
+    def operation_helper(self, path=None, operations=None, **kwargs) -> None:
+        rule = kwargs.get("rule")
+        if rule is None or not operations:
+            return
+        from portal.auth.permissions import rule_for
+
+        view = self.app.view_functions.get(rule.endpoint) if self.app is not None else None
+        access = rule_for(view) if view is not None else None
+        extra = {}
+        if rule.arguments:
+            extra["404"] = "NOT_FOUND"
+        if access is not None and access.login_required:
+            extra["401"] = "UNAUTHORIZED"
+            if access.roles:
+                extra["403"] = "FORBIDDEN"
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, name in extra.items():
+                responses.setdefault(status, name)
+
+
 class Api(SmorestApi):
     """flask-smorest, with the portal's one error shape and handlers instead of its own."""
 
     ERROR_SCHEMA = ErrorSchema
+
+    def __init__(self, *args, **kwargs):
+        self.error_responses = ErrorResponsesPlugin()
+        super().__init__(*args, **kwargs)
+
+    def init_app(self, app, *args, **kwargs):
+        self.error_responses.app = app
+        super().init_app(app, *args, **kwargs)
+
+    def _init_spec(self, *, extra_plugins=None, **kwargs):
+        super()._init_spec(extra_plugins=[*(extra_plugins or ()), self.error_responses], **kwargs)
 
     def _register_error_handlers(self):
         # core.errors registers app-wide handlers that give {"error": {...}} under /api/.

@@ -142,8 +142,11 @@ class ConsultationSchema(ma.Schema):
     pending = ma.fields.Integer(required=True)
     rejected = ma.fields.Integer(required=True)
     withdrawn = ma.fields.Integer(required=True)
+    # The reasons are the keys: an "enum" here would declare the whole object one of the strings.
     rejected_by_reason = ma.fields.Dict(
-        keys=ma.fields.String(), values=ma.fields.Integer(), metadata={"enum": list(REJECTION_REASONS)}
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(),
+        metadata={"description": "Rejected comments per reason: " + ", ".join(REJECTION_REASONS)},
     )
     by_channel = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
     by_disposition = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())

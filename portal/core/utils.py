@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import request
+from werkzeug.routing import IntegerConverter
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -24,3 +25,18 @@ def page_arg(name: str = "page", *, maximum: int = 100_000) -> int:
     if not raw.isdigit() or len(raw) > 6:
         return 1
     return max(1, min(int(raw), maximum))
+
+
+#: The largest id a database integer column holds (PostgreSQL ``integer``; SQLite takes 64 bits).
+MAX_ID = 2**31 - 1
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """``<int:...>`` in every URL: a number beyond any stored id matches no route (404).
+
+    Without the bound, ``/hearings/99999999999999999999`` reached the database driver, which
+    cannot bind it (OverflowError on SQLite, "integer out of range" on PostgreSQL): a 500.
+    """
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_ID, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)

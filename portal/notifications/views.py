@@ -12,6 +12,7 @@ from portal.consultation.forms import ActionForm
 from portal.consultation.queries import decision_by_slug
 from portal.core.extensions import db
 from portal.core.utils import page_arg, safe_next
+from portal.decisions.permissions import can_view
 from portal.notifications import operations
 from portal.notifications.models import Follow, Notification
 
@@ -68,7 +69,8 @@ def open_notification(notification_id: int):
 
 def _decision_or_404(slug: str):
     decision = decision_by_slug(slug)
-    if decision is None:
+    # Following a draft not yet public would confirm it exists (IDOR by slug): 404 like any unknown slug.
+    if decision is None or not can_view(current_user, decision):
         abort(404)
     return decision
 

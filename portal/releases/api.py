@@ -7,7 +7,7 @@ from flask import url_for
 from flask_login import current_user
 from flask_smorest import abort
 
-from portal.api.base import PageArgs, make_blueprint, page_schema, paginate
+from portal.api.base import ErrorSchema, PageArgs, make_blueprint, page_schema, paginate
 from portal.auth.permissions import public, require
 from portal.decisions.queries import visible_decision_or_none
 from portal.releases import operations, queries
@@ -101,6 +101,7 @@ def _item(release: Release) -> dict:
 @blp.route("/releases")
 @blp.arguments(ReleaseListArgs, location="query")
 @blp.response(200, ReleasePage)
+@blp.alt_response(404, schema=ErrorSchema, description="No such decision or department to filter by")
 @require(public)
 def releases(args):
     """Published releases (新闻发布, 政策解读), newest first; a scheduled release appears at its time."""

@@ -11,7 +11,7 @@ from flask import abort
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.api.base import PageArgs, make_blueprint, page_schema, paginate
+from portal.api.base import ErrorSchema, PageArgs, make_blueprint, page_schema, paginate
 from portal.auth.permissions import public, require
 from portal.core.errors import NotAllowed
 from portal.core.extensions import db
@@ -222,6 +222,7 @@ def reviews(slug: str):
 
 @blp.route("/reviews/<int:review_id>")
 @blp.response(200, ReviewSchema)
+@blp.alt_response(403, schema=ErrorSchema, description="The review is not public yet (until the decision is published)")
 @require(public)
 def review(review_id: int):
     """One signed review version."""

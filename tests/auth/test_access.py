@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from werkzeug.routing import Rule as UrlRule
+from werkzeug.routing.converters import NumberConverter
 
 from portal.auth.models import Role
 from portal.auth.permissions import rule_for_endpoint
@@ -16,8 +17,7 @@ def _url(app, rule: UrlRule) -> str:
     """A URL for ``rule`` with placeholder arguments (ids that do not exist)."""
     values = {}
     for name, converter in rule._converters.items():  # noqa: SLF001 - werkzeug exposes no public API
-        kind = type(converter).__name__
-        values[name] = 999_999 if kind in ("IntegerConverter", "NumberConverter") else "no-such-thing"
+        values[name] = 999_999 if isinstance(converter, NumberConverter) else "no-such-thing"
     with app.test_request_context():
         from flask import url_for
 
