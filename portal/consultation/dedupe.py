@@ -78,7 +78,7 @@ def find_group(consultation_id: int, normalised: str):
         return None  # very short texts only group when identical
     low, high = length_window(min(len(normalised), COMPARE_CHARS))
     candidates = db.session.execute(
-        select(CommentGroup.id, CommentGroup.normalised)
+        select(CommentGroup.id, CommentGroup.text_hash)
         .where(
             CommentGroup.consultation_id == consultation_id,
             CommentGroup.text_length >= low,
@@ -87,13 +87,49 @@ def find_group(consultation_id: int, normalised: str):
         .order_by(CommentGroup.id.desc())
         .limit(MAX_CANDIDATES)
     ).all()
+    known = _shingles_of_groups(candidates)
     mine = shingles(normalised)
+    size = len(mine)
     best_id, best_score = None, 0.0
-    for group_id, other in candidates:
-        score = jaccard(mine, shingles(other))
+    for group_id, digest in candidates:
+        other = known[digest]
+        common = len(mine & other)
+        union = size + len(other) - common
+        score = common / union if union else 1.0
         if score >= THRESHOLD and score > best_score:
             best_id, best_score = group_id, score
     return db.session.get(CommentGroup, best_id) if best_id is not None else None
+
+
+#: Shingle sets by text hash, per process: a group's text never changes, and building the sets
+#: of up to MAX_CANDIDATES texts for every new comment was most of the cost of taking a comment.
+_shingle_cache: dict[str, frozenset[str]] = {}
+_CACHE_MAX = 20_000
+
+
+def _shingles_of_groups(candidates) -> dict[str, frozenset[str]]:
+    """The shingle sets of candidate groups ``(id, text_hash)``; texts not cached are read once."""
+    from portal.consultation.models import CommentGroup
+
+    found: dict[str, frozenset[str]] = {}
+    missing: list[int] = []
+    for group_id, digest in candidates:
+        cached = _shingle_cache.get(digest)
+        if cached is None:
+            missing.append(group_id)
+        else:
+            found[digest] = cached
+    if len(_shingle_cache) + len(missing) > _CACHE_MAX:
+        _shingle_cache.clear()
+    for start in range(0, len(missing), 500):
+        rows = db.session.execute(
+            select(CommentGroup.text_hash, CommentGroup.normalised).where(
+                CommentGroup.id.in_(missing[start : start + 500])
+            )
+        )
+        for digest, text in rows:
+            found[digest] = _shingle_cache[digest] = shingles(text)
+    return found
 
 
 def assign_group(consultation_id: int, body: str):

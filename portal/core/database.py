@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -26,8 +27,21 @@ def wants_write_lock() -> bool:
     on the busy timeout instead of failing, while page views keep reading concurrently under WAL.
     """
     if has_request_context():
-        return request.method not in READ_METHODS
+        # After the request's commit, what is left (the redirect, the flash, attributes expired by
+        # the commit) only reads: taking the write lock again would serialise it behind every
+        # other writer (measured on comment intake, issue 8). Views commit once.
+        return request.method not in READ_METHODS and not g.get(COMMITTED, False)
     return True
+
+
+#: ``g`` flag: this request's outermost transaction has committed.
+COMMITTED = "portal_request_committed"
+
+
+@event.listens_for(Session, "after_commit")
+def _note_request_commit(session: Session) -> None:
+    if session.get_nested_transaction() is None and has_request_context():
+        setattr(g, COMMITTED, True)
 
 
 def configure_sqlite(engine: Engine) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 
 from portal.core.extensions import db
 from portal.core.models import utcnow
@@ -79,12 +79,12 @@ def record(
     department_id = getattr(department, "id", department)
     payload_bytes = canonical(payload)
 
-    _lock_for_append()
-    db.session.flush()
-    head = db.session.execute(select(TraceEntry.seq, TraceEntry.hash).order_by(TraceEntry.seq.desc()).limit(1)).first()
-    seq, prev_hash = (head.seq + 1, head.hash) if head else (1, GENESIS_HASH)
+    actor_hash = _actor_hash(actor_id, actor_name, actor_roles)
+    payload_hash = sha256_hex(payload_bytes)
 
-    moment = at or utcnow()
+    db.session.flush()
+    seq, prev_hash = _head_for_append()
+    moment = at or utcnow()  # taken under the lock, so times follow the order of the chain
     header = {
         "seq": seq,
         "at": format_time(moment),
@@ -93,30 +93,75 @@ def record(
         "subject_id": subject_id,
         "visibility": visibility,
         "department_id": department_id,
-        "actor_hash": sha256_hex(canonical(actor_document(actor_id, actor_name, actor_roles))),
-        "payload_hash": sha256_hex(payload_bytes),
+        "actor_hash": actor_hash,
+        "payload_hash": payload_hash,
         "prev_hash": prev_hash,
     }
+    if type(department_id) not in (int, type(None)):
+        digest = entry_hash(header)  # an unusual value: the general canonical encoding decides
+    else:
+        digest = hashlib.sha256(_dumps(header).encode("utf-8")).hexdigest()
     entry = TraceEntry(
         seq=seq,
         at=moment,
         actor_id=actor_id,
         actor_name=actor_name,
         actor_roles=canonical(actor_roles).decode("utf-8"),
-        actor_hash=header["actor_hash"],
+        actor_hash=actor_hash,
         action=action,
         subject_kind=subject_kind,
         subject_id=subject_id,
         visibility=visibility,
         department_id=department_id,
         payload=payload_bytes.decode("utf-8"),
-        payload_hash=header["payload_hash"],
+        payload_hash=payload_hash,
         prev_hash=prev_hash,
-        hash=entry_hash(header),
+        hash=digest,
     )
     db.session.add(entry)
     db.session.flush()
+    session = db.session()
+    session.info[_HEAD_KEY] = (session.get_transaction(), entry)
     return entry
+
+
+#: session.info key of the last entry this session appended: (its outermost transaction, entry).
+_HEAD_KEY = "portal_trace_head"
+_actor_hashes: dict[tuple, str] = {}
+
+
+def _actor_hash(actor_id, actor_name: str, actor_roles: list[str]) -> str:
+    """SHA-256 of the canonical actor document (cached: the same few actors append again and again)."""
+    key = (actor_id, actor_name, tuple(actor_roles))
+    found = _actor_hashes.get(key)
+    if found is None:
+        if len(_actor_hashes) > 10_000:
+            _actor_hashes.clear()
+        found = _actor_hashes[key] = sha256_hex(canonical(actor_document(actor_id, actor_name, actor_roles)))
+    return found
+
+
+def _head_for_append() -> tuple[int, str]:
+    """Take the append lock and return (next seq, prev_hash).
+
+    When this session already appended in the same outermost transaction and that entry was not
+    undone by a savepoint rollback (which makes it transient, and would have released a lock taken
+    inside that savepoint too), the lock taken for it is still held, so nobody else appended: that
+    entry is the head. Otherwise lock and read the head from the table.
+    """
+    session = db.session()
+    cached = session.info.get(_HEAD_KEY)
+    if cached is not None:
+        transaction, entry = cached
+        if transaction is session.get_transaction() and transaction.is_active and inspect(entry).persistent:
+            return entry.seq + 1, entry.hash
+        session.info.pop(_HEAD_KEY, None)
+    _lock_for_append()
+    row = session.execute(_HEAD).first()
+    return (row[0] + 1, row[1]) if row else (1, GENESIS_HASH)
+
+
+_HEAD = select(TraceEntry.seq, TraceEntry.hash).order_by(TraceEntry.seq.desc()).limit(1)
 
 
 @dataclass
