@@ -1,4 +1,4 @@
-"""Save screenshots of the main pages, desktop and phone width, in Chinese and English.
+"""Save screenshots of the main pages (tests/browser/main_pages.py), desktop and phone width, in Chinese and English.
 
 Usage: ``python -m tests.browser.screenshots docs/screenshots`` (``make screenshots``). Uses a
 throwaway instance with the demo data, served on a free port, and Debian's Chromium.
@@ -16,40 +16,9 @@ from flask_migrate import upgrade
 from portal import create_app
 from portal.core.seed import seed_demo
 from tests.browser.live import browser, serve
+from tests.browser.main_pages import demo_passwords, main_pages
 
-#: (file name, path, demo account to log in as or None). Pages of features not installed are skipped.
-PAGES = [
-    ("home", "/", None),
-    ("login", "/login", None),
-    ("register", "/register", None),
-    ("decisions", "/decisions", None),
-    ("decision", "/decisions/2026-water-price", None),
-    ("search", "/search?q=水价", None),
-    ("ledger", "/trace/", None),
-    ("verify", "/trace/verify", None),
-    ("profile", "/profile", "citizen@demo.gov.cn"),
-    ("report", "/decisions/2026-water-price/consultation/report", None),
-    ("hearing-list", "/hearings", None),
-    ("releases", "/releases", None),
-    ("accountability", "/decisions/2026-parking-charges/accountability", None),
-    ("people", "/people", None),
-    ("experts", "/experts", None),
-    ("notifications", "/notifications", "citizen@demo.gov.cn"),
-    ("my-decisions", "/decisions/mine", "official.water@demo.gov.cn"),
-    ("moderation", "/decisions/2026-water-price/consultation/manage", "official.water@demo.gov.cn"),
-    ("admin-users", "/admin/users", "admin@demo.gov.cn"),
-    ("admin-departments", "/admin/departments", "admin@demo.gov.cn"),
-]
 SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 375, "height": 812}}
-
-
-def _passwords() -> dict[str, str]:
-    from portal.core.seed import USERS
-    from portal.decisions.seed import WATER_OFFICIAL
-
-    passwords = {email: password for email, _name, password, _roles, _codes in USERS}
-    passwords[WATER_OFFICIAL[0]] = WATER_OFFICIAL[2]
-    return passwords
 
 
 def main(out: Path) -> None:
@@ -61,7 +30,8 @@ def main(out: Path) -> None:
         upgrade(directory=app.extensions["migrate"].directory, revision="heads")
         for _line in seed_demo():
             pass
-    passwords = _passwords()
+        pages = main_pages()
+    passwords = demo_passwords()
     with serve(app) as url, browser() as chromium:
         for size_name, viewport in SIZES.items():
             for lang in ("zh_CN", "en"):
@@ -69,7 +39,7 @@ def main(out: Path) -> None:
                 context.add_cookies([{"name": "lang", "value": lang, "url": url}])
                 page = context.new_page()
                 logged_in = None
-                for name, path, account in PAGES:
+                for name, path, account in pages:
                     if account != logged_in:
                         context.clear_cookies()
                         context.add_cookies([{"name": "lang", "value": lang, "url": url}])
