@@ -30,6 +30,7 @@ import pickle
 import struct
 import sys
 import threading
+from abc import ABC, abstractmethod
 from array import array
 from itertools import accumulate
 
@@ -307,14 +308,14 @@ class _Leaf:
         return found
 
 
-class _Node:
+class _Node(ABC):
     """A query node: its matching documents in a segment, and their scores."""
 
-    def docs(self, leaf: _Leaf):
-        raise NotImplementedError
+    @abstractmethod
+    def docs(self, leaf: _Leaf): ...
 
-    def scores(self, leaf: _Leaf, docs) -> dict[int, float]:
-        raise NotImplementedError
+    @abstractmethod
+    def scores(self, leaf: _Leaf, docs) -> dict[int, float]: ...
 
 
 class _Empty(_Node):
