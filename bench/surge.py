@@ -16,8 +16,8 @@ search queue and measures the lag until the search service finds all of them.
 Targets (issue 8, this 2-core machine): >= 300 accepted comments/s on SQLite, >= 500 on
 PostgreSQL, no 5xx, zero lost.
 
-    .venv/bin/python bench/surge.py [--accounts 3000] [--per-account 2] [--concurrency 64]
-                                    [--workers 2] [--threads 8] [--pg postgresql://postgres@127.0.0.1:5432/test]
+    .venv/bin/python bench/surge.py [--accounts 1200] [--per-account 2] [--concurrency 64]
+                                    [--workers 2] [--threads 16] [--pg postgresql://postgres@127.0.0.1:5432/test]
 """
 
 from __future__ import annotations
@@ -400,21 +400,18 @@ def publish_and_search(official_id: int, limit_seconds: float = 300) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--accounts", type=int, default=3000)
+    parser.add_argument("--accounts", type=int, default=1200)
     parser.add_argument("--per-account", type=int, default=2, help="comments each account posts")
     parser.add_argument("--concurrency", type=int, default=64, help="accounts posting at the same time")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument(
-        "--threads", type=int, default=None, help="threads per worker (default: 2 on SQLite, 4 on PostgreSQL)"
+        "--threads", type=int, default=16, help="threads per worker: the requests one writer thread can batch"
     )
     parser.add_argument("--pg", metavar="URL", help="PostgreSQL server to create a throwaway database on")
     parser.add_argument("--keep", action="store_true", help="keep the instance (and database) afterwards")
     parser.add_argument("--search-lag", type=float, default=120, help="seconds allowed for search to catch up")
     args = parser.parse_args()
 
-    if args.threads is None:
-        # SQLite has one writer: more threads only queue on its lock (and its busy handler polls).
-        args.threads = 4 if args.pg else 2
     instance = Instance(pg_url=args.pg, keep=args.keep)
     server = Server(instance, workers=args.workers, threads=args.threads)
     ok = True

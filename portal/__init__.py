@@ -83,11 +83,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    from sqlalchemy.orm import joinedload
+
     from portal.api.base import api
     from portal.auth.models import AnonymousUser, User
     from portal.core import database
     from portal.core.extensions import babel, csrf, db, limiter, login_manager, migrate
-    from portal.core.i18n import select_locale
+    from portal.core.i18n import select_locale, wtforms_translations
 
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     options = database.engine_options(url)
@@ -106,6 +108,7 @@ def _init_extensions(app: Flask) -> None:
         default_translation_directories=str(PROJECT_ROOT / "portal" / "translations"),
     )
     limiter.init_app(app)
+    app.before_request(wtforms_translations)
 
     login_manager.init_app(app)
     login_manager.session_protection = "strong"
@@ -118,7 +121,8 @@ def _init_extensions(app: Flask) -> None:
         ident, _, token = user_id.partition(":")
         if not ident.isdigit() or not token:
             return None
-        user = db.session.get(User, int(ident))
+        # One query for the user and the roles (the relationship alone would take a second).
+        user = db.session.get(User, int(ident), options=[joinedload(User.role_rows)])
         if user is None or not user.is_enabled or user.session_token != token:
             return None
         return user

@@ -33,9 +33,17 @@ ENV_KEYS: dict[str, str] = {
     "PORTAL_SIGNUP_RATE_PER_ADDRESS": "SIGNUP_RATE_PER_ADDRESS",
     "PORTAL_CONFIRMATION_RATE_PER_ACCOUNT": "CONFIRMATION_RATE_PER_ACCOUNT",
     "PORTAL_CONFIRMATION_RATE_PER_ADDRESS": "CONFIRMATION_RATE_PER_ADDRESS",
+    "PORTAL_COMMENT_INTAKE": "COMMENT_INTAKE",
+    "PORTAL_COMMENT_INTAKE_TIMEOUT": "COMMENT_INTAKE_TIMEOUT",
 }
 
-INT_KEYS = {"PROXY_COUNT", "MAX_CONTENT_LENGTH", "PAGE_CACHE_SECONDS", "FORM_MAX_CONTENT_LENGTH"}
+INT_KEYS = {
+    "PROXY_COUNT",
+    "MAX_CONTENT_LENGTH",
+    "PAGE_CACHE_SECONDS",
+    "FORM_MAX_CONTENT_LENGTH",
+    "COMMENT_INTAKE_TIMEOUT",
+}
 #: Rate limits where an empty value is meaningful: it turns the limit off.
 RATE_KEYS = {key for key in ENV_KEYS.values() if "_RATE_PER_" in key or key.startswith("LOGIN_LIMIT_")}
 
@@ -73,6 +81,11 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         # Redis down: limit in this process's memory instead of failing the request.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_SWALLOW_ERRORS": True,
+        # Comments are stored by each worker's writer thread, several in one transaction ("batched",
+        # portal/consultation/intake.py), or in the request's own transaction ("inline").
+        "COMMENT_INTAKE": "batched",
+        # A request waits this long (seconds) for the writer before asking the citizen to send again.
+        "COMMENT_INTAKE_TIMEOUT": 60,
         # E-mail confirmation links stay valid this long (seconds).
         "EMAIL_CONFIRMATION_MAX_AGE": 3 * 24 * 3600,
         # Anonymous views of public pages are cached this long at most (0 turns the cache off).

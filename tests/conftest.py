@@ -40,6 +40,9 @@ def base_config(instance: Path, url: str, engine_options: dict | None = None) ->
         "RATELIMIT_STORAGE_URI": "memory://",
         "PAGE_CACHE_SECONDS": 0,  # tests see every change at once; tests/core/test_pagecache.py turns it on
         "SERVER_NAME": None,
+        # Each test runs in one rolled-back transaction, which the intake's writer thread (its own
+        # connection) could not see; tests/consultation/test_intake.py runs the batched mode.
+        "COMMENT_INTAKE": "inline",
     }
 
 

@@ -1,19 +1,81 @@
 """Grouping of identical and nearly identical comments (campaign texts with small edits).
 
 A text is normalised (NFKC, lower case, punctuation, symbols and white space removed). The same
-normalised text (same SHA-256) joins that group. Otherwise it is compared with the first text
-of each group of the same consultation whose length is close enough for a match to be
-possible, by the Jaccard similarity of character 3-gram sets; at ``THRESHOLD`` or above it
-joins the most similar group. Else it starts a group of its own. Every comment has a group, so
-"distinct texts" is the number of groups.
+normalised text (same SHA-256) joins that group (the oldest one, if several). Otherwise it is
+compared with the first text of each group of the same consultation whose length is close
+enough for a match to be possible, by the Jaccard similarity of character 3-gram sets; at
+``THRESHOLD`` or above it joins the most similar group (the newest of equally similar ones).
+Else it starts a group of its own. Every comment has a group, so "distinct texts" is the number
+of groups.
+
+The index
+---------
+Comparing a new text with thousands of groups cost milliseconds of CPU per comment, so each
+process keeps an in-memory index of the groups of the consultations it recently served:
+
+* ``text_hash -> group ids`` for the exact match, and
+* a *prefix-filtering* index (AllPairs, Bayardo, Ma and Srikant 2007; Chaudhuri, Ganti and
+  Kaushik 2006): a text's shingles are sorted by one fixed order and the first
+  ``n - ceil(THRESHOLD * n) + 1`` of its ``n`` shingles form its *prefix*. Two sets with
+  Jaccard >= THRESHOLD always share a shingle of their prefixes (if the smallest common shingle
+  lay outside the prefix of A, all common shingles would be among the last ``ceil(t|A|) - 1``
+  of A, fewer than ``t|A| <= |A & B|``). Each group is filed under its prefix shingles; a new
+  text gathers the groups filed under its own prefix, keeps those in ``length_window``, the
+  newest ``MAX_CANDIDATES`` of them, and compares exactly as before. ``ceil`` is taken on the
+  exact fraction of ``THRESHOLD`` (4/5), never on the float product, so a prefix is never one
+  too short. Every group the old full comparison could match is among these candidates, so the
+  result is the same; only when more than ``MAX_CANDIDATES`` groups of the length window share a
+  prefix shingle with the text does the cut differ (the old one took the newest of all groups in
+  the window, this one the newest of those that can match, so it may find a match the old one
+  missed).
+
+  The order is rarest first, as AllPairs does: ``(frequency, shingle string)``, the frequency
+  being the number of the consultation's indexed groups with that shingle when the order was
+  fixed (unseen and once-seen shingles count 1; no ``hash()``, so it does not vary between
+  runs). Ordering by the string alone put the common characters (``一``, ``不``, ``人`` ...) first
+  and gathered ten times more candidates. The order is fixed again, and every group filed
+  again, whenever the index has doubled since (from ``RANK_FROM`` groups up to ``RANK_UNTIL``,
+  then it stays): amortised a constant cost per group. Any fixed order gives the same result.
+
+Keeping it current: group rows never change after insert, and every call runs in the write
+transaction, so it sees all committed groups (and the ones its own session flushed). One
+query per call reads the groups of *all* consultations with an id above the highest id seen,
+plus the "holes": ids below it that were missing (rows of transactions still in flight, which
+on PostgreSQL may commit after a higher id did, or rows rolled back). Holes are asked again
+until they show up or ``SETTLE_SECONDS`` pass (on the first call, the last ``START_MARGIN`` ids
+count as possibly in flight too). Groups of consultations not in the index are skipped; a
+consultation enters the index with one read of its newest groups. A process that finds
+``REFRESH_LIMIT`` new groups at once (idle for long) starts its index afresh instead. This
+relies on READ COMMITTED (the PostgreSQL default; SQLite writers are serialised): each query
+sees what is committed when it runs.
+
+Rollbacks: a group flushed by this session and then rolled back may sit in the index. So the
+group chosen is always re-read (``db.session.get``, needed anyway to return the ORM object) and
+must still have this consultation and text hash; if not, it leaves the index and the search is
+repeated. The query also re-reads the highest id seen: on SQLite a rolled-back id is given out
+again, so if that row is gone or changed, the whole index of the database is forgotten and
+rebuilt (rare: only after a rollback of flushed groups).
+
+Memory: the index holds up to ``MAX_CONSULTATIONS`` consultations (least recently used go
+first), each with at most ``MAX_INDEXED_GROUPS`` groups (about 1 KB each for a text of a few
+hundred characters); when a consultation grows past that, its index is rebuilt from its newest
+``MAX_INDEXED_GROUPS // 2`` groups (the old comparison never looked further back than the
+newest ``MAX_CANDIDATES`` of a length window). Indexes are kept per engine (per database) and
+are guarded by a lock, so threads of one process share them.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import threading
+import time
 import unicodedata
+import weakref
+from collections import Counter, OrderedDict
+from fractions import Fraction
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, or_, select
 
 from portal.core.extensions import db
 
@@ -25,6 +87,23 @@ SHINGLE = 3
 MAX_CANDIDATES = 2000
 #: Texts are compared on their first this many normalised characters.
 COMPARE_CHARS = 3000
+#: Consultations whose groups are indexed per process (least recently used are dropped).
+MAX_CONSULTATIONS = 4
+#: Groups indexed per consultation; beyond it the index is rebuilt from the newest half.
+MAX_INDEXED_GROUPS = 100_000
+#: The shingle order is recomputed when a consultation's index has doubled since the last time,
+#: from this many groups on and up to this many (then it stays: a good enough estimate).
+RANK_FROM = 256
+RANK_UNTIL = 50_000
+#: Seconds a missing id (a transaction in flight, or rolled back) is looked for again.
+SETTLE_SECONDS = 120.0
+#: A refresh finding this many new groups (a process idle for long) starts the index afresh.
+REFRESH_LIMIT = 20_000
+#: On the first call, ids this far below the highest are treated as possibly still in flight.
+START_MARGIN = 100
+
+#: THRESHOLD as an exact fraction (4/5), for the prefix length.
+_T = Fraction(str(THRESHOLD))
 
 
 def normalise(text: str) -> str:
@@ -61,74 +140,293 @@ def length_window(length: int) -> tuple[int, int]:
     return max(0, low), high
 
 
+def prefix_size(n: int) -> int:
+    """Prefix length of a set of ``n`` shingles: ``n - ceil(THRESHOLD * n) + 1`` in exact arithmetic."""
+    if n == 0:
+        return 0
+    ceil = -((-_T.numerator * n) // _T.denominator)
+    return n - ceil + 1
+
+
+def prefix(shingle_set: frozenset[str], rank: dict[str, int] | None = None) -> list[str]:
+    """The first ``prefix_size`` shingles in the order ``(rank.get(s, 1), s)`` (rarest first).
+
+    Without ``rank`` the order is the shingle string itself. Any fixed order keeps the filter
+    exact; rare shingles first keep the lists short (the AllPairs heuristic).
+    """
+    if rank:
+        get = rank.get
+        ordered = sorted(shingle_set, key=lambda s: (get(s, 1), s))
+    else:
+        ordered = sorted(shingle_set)
+    return ordered[: prefix_size(len(shingle_set))]
+
+
+# The index -------------------------------------------------------------------------------------
+
+
+class _Consultation:
+    """The indexed groups of one consultation."""
+
+    __slots__ = ("groups", "by_hash", "postings", "rank", "ranked_at")
+
+    def __init__(self) -> None:
+        #: group id -> (text hash, text cut to COMPARE_CHARS, text_length column)
+        self.groups: dict[int, tuple[str, str, int]] = {}
+        #: text hash -> ascending group ids
+        self.by_hash: dict[str, list[int]] = {}
+        #: prefix shingle -> group ids
+        self.postings: dict[str, list[int]] = {}
+        #: The fixed shingle order: document frequency (>= 2) among the groups when last ranked.
+        self.rank: dict[str, int] = {}
+        self.ranked_at = 0
+
+    def add(self, group_id: int, digest: str, text: str, length: int) -> None:
+        if group_id in self.groups:
+            return
+        text = text[:COMPARE_CHARS]
+        self.groups[group_id] = (digest, text, length)
+        bisect.insort(self.by_hash.setdefault(digest, []), group_id)
+        for shingle in prefix(_shingles_of(digest, text), self.rank):
+            self.postings.setdefault(shingle, []).append(group_id)
+        count = len(self.groups)
+        if count <= RANK_UNTIL and count >= max(RANK_FROM, 2 * self.ranked_at):
+            self.rerank()
+
+    def rerank(self, rows=None) -> None:
+        """Order shingles by their frequency among the groups now, and file every group again.
+
+        ``rows`` ``(id, text_hash, normalised, text_length)``: groups to take in first (a build).
+        """
+        for group_id, digest, text, length in rows or ():
+            if group_id not in self.groups:
+                self.groups[group_id] = (digest, text[:COMPARE_CHARS], length)
+                bisect.insort(self.by_hash.setdefault(digest, []), group_id)
+        frequency: Counter[str] = Counter()
+        for digest, text, _length in self.groups.values():
+            frequency.update(_shingles_of(digest, text))
+        self.rank = {shingle: n for shingle, n in frequency.items() if n >= 2}
+        self.ranked_at = len(self.groups)
+        self.postings = {}
+        for group_id in sorted(self.groups):
+            digest, text, _length = self.groups[group_id]
+            for shingle in prefix(_shingles_of(digest, text), self.rank):
+                self.postings.setdefault(shingle, []).append(group_id)
+
+    def remove(self, group_id: int) -> None:
+        entry = self.groups.pop(group_id, None)
+        if entry is None:
+            return
+        digest, text, _length = entry
+        ids = self.by_hash.get(digest, [])
+        if group_id in ids:
+            ids.remove(group_id)
+        if not ids:
+            self.by_hash.pop(digest, None)
+        for shingle in prefix(_shingles_of(digest, text), self.rank):
+            posting = self.postings.get(shingle)
+            if posting and group_id in posting:
+                posting.remove(group_id)
+                if not posting:
+                    del self.postings[shingle]
+
+    def exact(self, digest: str) -> int | None:
+        ids = self.by_hash.get(digest)
+        return ids[0] if ids else None
+
+    def nearest(self, normalised: str) -> int | None:
+        """The most similar group at THRESHOLD or above (ties: the newest), as the old full scan."""
+        mine = shingles(normalised)
+        low, high = length_window(min(len(normalised), COMPARE_CHARS))
+        bounded = len(normalised) < COMPARE_CHARS
+        groups = self.groups
+        found: set[int] = set()
+        for shingle in prefix(mine, self.rank):
+            posting = self.postings.get(shingle)
+            if posting:
+                found.update(posting)
+        candidates = []
+        for group_id in found:
+            length = groups[group_id][2]
+            if length >= low and (length <= high or not bounded):
+                candidates.append(group_id)
+        candidates.sort(reverse=True)
+        size = len(mine)
+        best_id, best_score = None, 0.0
+        for group_id in candidates[:MAX_CANDIDATES]:
+            digest, text, _length = groups[group_id]
+            other = _shingles_of(digest, text)
+            common = len(mine & other)
+            union = size + len(other) - common
+            score = common / union if union else 1.0
+            if score >= THRESHOLD and score > best_score:
+                best_id, best_score = group_id, score
+        return best_id
+
+
+class _Database:
+    """The index of one database (engine): its consultations and how far it has read."""
+
+    def __init__(self) -> None:
+        self.consultations: OrderedDict[int, _Consultation] = OrderedDict()
+        #: Highest group id read, and (consultation, text hash) of that row, to notice a rollback.
+        self.last: int | None = None
+        self.last_row: tuple[int, str] | None = None
+        #: Ids below ``last`` not seen yet -> monotonic time after which they are given up.
+        self.holes: dict[int, float] = {}
+
+
+_databases: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_lock = threading.RLock()
+
+
+def _state() -> tuple[_Database, bool]:
+    bind = db.session.get_bind()
+    engine = getattr(bind, "engine", bind)
+    state = _databases.get(engine)
+    if state is None:
+        state = _databases[engine] = _Database()
+    return state, engine.dialect.name == "sqlite"
+
+
+def _reset(state: _Database) -> None:
+    state.consultations.clear()
+    state.last = state.last_row = None
+    state.holes.clear()
+
+
+_statements: dict[str, object] = {}
+
+
+def _statement(name: str):
+    """The refresh queries, built once (Core, with bound parameters: the cheapest to run)."""
+    found = _statements.get(name)
+    if found is None:
+        from portal.consultation.models import CommentGroup
+
+        table = CommentGroup.__table__
+        columns = select(
+            table.c.id, table.c.consultation_id, table.c.text_hash, table.c.normalised, table.c.text_length
+        )
+        newer = table.c.id >= bindparam("last")
+        holes = table.c.id.in_(bindparam("holes", expanding=True))
+        found = _statements[name] = {
+            "top": select(func.max(table.c.id)),
+            "newer": columns.where(newer).order_by(table.c.id).limit(REFRESH_LIMIT),
+            "holes": columns.where(or_(newer, holes)).order_by(table.c.id).limit(REFRESH_LIMIT),
+        }[name]
+    return found
+
+
+def _refresh(state: _Database, sqlite: bool) -> None:
+    """Read the groups (of every consultation) added since the last call, and the holes."""
+    connection = db.session.connection()
+    now = time.monotonic()
+    if state.last is None:
+        top = connection.execute(_statement("top")).scalar() or 0
+        start = max(0, top - START_MARGIN)
+        state.last, state.last_row = start, None
+        rows = connection.execute(_statement("newer"), {"last": start + 1}).all()
+    else:
+        state.holes = {h: until for h, until in state.holes.items() if until > now}
+        if state.holes:
+            params = {"last": state.last, "holes": sorted(state.holes)}
+            rows = connection.execute(_statement("holes"), params).all()
+        else:
+            rows = connection.execute(_statement("newer"), {"last": state.last}).all()
+        if len(rows) >= REFRESH_LIMIT:  # long idle: cheaper to start afresh than to catch up
+            _reset(state)
+            _refresh(state, sqlite)
+            return
+        if state.last_row is not None:
+            row = next((r for r in rows if r[0] == state.last), None)
+            if row is None or (row[1], row[2]) != state.last_row:
+                if sqlite:  # the id may have been given out again: forget everything
+                    _reset(state)
+                    _refresh(state, sqlite)
+                    return
+                index = state.consultations.get(state.last_row[0])
+                if index is not None:
+                    index.remove(state.last)
+                state.last_row = None  # ids are not given out again: that row is simply gone
+    previous = state.last
+    top = previous
+    seen = set()
+    for group_id, consultation_id, digest, text, length in rows:
+        seen.add(group_id)
+        state.holes.pop(group_id, None)
+        index = state.consultations.get(consultation_id)
+        if index is not None:
+            index.add(group_id, digest, text, length)
+        if group_id > top:
+            top, state.last_row = group_id, (consultation_id, digest)
+    if top > previous:
+        for missing in range(previous + 1, top):
+            if missing not in seen:
+                state.holes[missing] = now + SETTLE_SECONDS
+        state.last = top
+
+
+def _index(state: _Database, consultation_id: int) -> _Consultation:
+    """The index of a consultation, read from the database on first use or when too large."""
+    from portal.consultation.models import CommentGroup
+
+    index = state.consultations.get(consultation_id)
+    if index is not None and len(index.groups) <= MAX_INDEXED_GROUPS:
+        state.consultations.move_to_end(consultation_id)
+        return index
+    limit = MAX_INDEXED_GROUPS if index is None else MAX_INDEXED_GROUPS // 2
+    index = _Consultation()
+    rows = db.session.execute(
+        select(CommentGroup.id, CommentGroup.text_hash, CommentGroup.normalised, CommentGroup.text_length)
+        .where(CommentGroup.consultation_id == consultation_id, CommentGroup.id <= state.last)
+        .order_by(CommentGroup.id.desc())
+        .limit(limit)
+    ).all()
+    index.rerank(rows)
+    state.consultations[consultation_id] = index
+    state.consultations.move_to_end(consultation_id)
+    while len(state.consultations) > MAX_CONSULTATIONS:
+        state.consultations.popitem(last=False)
+    return index
+
+
 def find_group(consultation_id: int, normalised: str):
     """The group a text belongs to, or None when it is new."""
     from portal.consultation.models import CommentGroup
 
     digest = text_hash(normalised)
-    exact = db.session.scalar(
-        select(CommentGroup)
-        .where(CommentGroup.consultation_id == consultation_id, CommentGroup.text_hash == digest)
-        .order_by(CommentGroup.id)
-        .limit(1)
-    )
-    if exact is not None:
-        return exact
-    if len(normalised) < 2 * SHINGLE:
-        return None  # very short texts only group when identical
-    low, high = length_window(min(len(normalised), COMPARE_CHARS))
-    candidates = db.session.execute(
-        select(CommentGroup.id, CommentGroup.text_hash)
-        .where(
-            CommentGroup.consultation_id == consultation_id,
-            CommentGroup.text_length >= low,
-            CommentGroup.text_length <= high if len(normalised) < COMPARE_CHARS else CommentGroup.text_length >= low,
-        )
-        .order_by(CommentGroup.id.desc())
-        .limit(MAX_CANDIDATES)
-    ).all()
-    known = _shingles_of_groups(candidates)
-    mine = shingles(normalised)
-    size = len(mine)
-    best_id, best_score = None, 0.0
-    for group_id, digest in candidates:
-        other = known[digest]
-        common = len(mine & other)
-        union = size + len(other) - common
-        score = common / union if union else 1.0
-        if score >= THRESHOLD and score > best_score:
-            best_id, best_score = group_id, score
-    return db.session.get(CommentGroup, best_id) if best_id is not None else None
+    with _lock:
+        state, sqlite = _state()
+        _refresh(state, sqlite)
+        index = _index(state, consultation_id)
+        while True:
+            group_id = index.exact(digest)
+            if group_id is None:
+                if len(normalised) < 2 * SHINGLE:
+                    return None  # very short texts only group when identical
+                group_id = index.nearest(normalised)
+                if group_id is None:
+                    return None
+            group = db.session.get(CommentGroup, group_id)
+            expected = index.groups[group_id][0]
+            if group is not None and group.consultation_id == consultation_id and group.text_hash == expected:
+                return group
+            index.remove(group_id)  # flushed by this session, then rolled back
 
 
-#: Shingle sets by text hash, per process: a group's text never changes, and building the sets
-#: of up to MAX_CANDIDATES texts for every new comment was most of the cost of taking a comment.
+#: Shingle sets by text hash, per process: a group's text never changes, and the sets of the
+#: candidates are needed for every new text.
 _shingle_cache: dict[str, frozenset[str]] = {}
 _CACHE_MAX = 20_000
 
 
-def _shingles_of_groups(candidates) -> dict[str, frozenset[str]]:
-    """The shingle sets of candidate groups ``(id, text_hash)``; texts not cached are read once."""
-    from portal.consultation.models import CommentGroup
-
-    found: dict[str, frozenset[str]] = {}
-    missing: list[int] = []
-    for group_id, digest in candidates:
-        cached = _shingle_cache.get(digest)
-        if cached is None:
-            missing.append(group_id)
-        else:
-            found[digest] = cached
-    if len(_shingle_cache) + len(missing) > _CACHE_MAX:
-        _shingle_cache.clear()
-    for start in range(0, len(missing), 500):
-        rows = db.session.execute(
-            select(CommentGroup.text_hash, CommentGroup.normalised).where(
-                CommentGroup.id.in_(missing[start : start + 500])
-            )
-        )
-        for digest, text in rows:
-            found[digest] = _shingle_cache[digest] = shingles(text)
+def _shingles_of(digest: str, text: str) -> frozenset[str]:
+    found = _shingle_cache.get(digest)
+    if found is None:
+        if len(_shingle_cache) >= _CACHE_MAX:
+            _shingle_cache.clear()
+        found = _shingle_cache[digest] = shingles(text)
     return found
 
 

@@ -8,10 +8,15 @@ tests can act at another moment; it defaults to the server's clock.
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -287,24 +292,23 @@ def _body(body: str | None) -> str:
     return text
 
 
-def _create_comment(consultation: Consultation, *, now: datetime, **fields) -> Comment:
-    """Group, number and insert a comment (inside a savepoint, so a lost race leaves nothing behind)."""
-    year = local_year(now)
-    with db.session.begin_nested():
-        group = dedupe.assign_group(consultation.id, fields["body"])
-        number = _next_number(year)
-        comment = Comment(
-            consultation_id=consultation.id,
-            year=year,
-            number=number,
-            tracking_number=f"GY-{year}-{number:06d}",
-            group_id=group.id,
-            created_at=now,
-            **fields,
-        )
-        db.session.add(comment)
-        db.session.flush()
-    return comment
+@dataclass(frozen=True)
+class CommentSubmission:
+    """One citizen's comment as the form sent it (plain values: the intake may take it in another thread)."""
+
+    author_id: int
+    consultation_id: int
+    body: str
+    article_anchor: str | None = None
+    anonymous: bool = False
+    submission_token: str | None = None
+    now: datetime | None = None
+    #: The language of the page it was sent from: the receipt mail is written in it.
+    locale: str | None = None
+
+    @property
+    def token(self) -> str | None:
+        return (self.submission_token or "").strip()[:TOKEN_MAX] or None
 
 
 def submit_comment(
@@ -318,58 +322,205 @@ def submit_comment(
     now: datetime | None = None,
 ) -> Comment:
     """A citizen's comment on the whole draft or one article; the same form sent twice gives one comment."""
-    now = now or utcnow()
-    token = (submission_token or "").strip()[:TOKEN_MAX] or None
-    if token is not None:
-        earlier = db.session.scalar(
-            select(Comment).where(Comment.author_id == author.id, Comment.submission_token == token)
-        )
-        if earlier is not None:
-            return earlier
-    consultation.ensure_accepting(now)
-    decision = consultation.decision
-    text = _body(body)
-    article = _article(decision, article_anchor)
-    # An unconfirmed address: the comment gets its number and submission time now (the receipt
-    # is a promise), but is held out of moderation and every count until the address is confirmed.
-    held = author.email_confirmed_at is None
-    try:
-        comment = _create_comment(
-            consultation,
-            now=now,
-            author_id=author.id,
-            anonymous=bool(anonymous),
-            channel="portal",
-            version_id=decision.current_version.id,
-            article_anchor=article.anchor if article else None,
-            article_label=article.label if article else None,
-            body=text,
-            status=(CommentStatus.UNCONFIRMED if held else CommentStatus.PENDING).value,
-            submission_token=token,
-        )
-    except IntegrityError:
-        # The same form arrived twice at the same moment: the other request stored it.
-        earlier = db.session.scalar(
-            select(Comment).where(Comment.author_id == author.id, Comment.submission_token == token)
-        )
-        if earlier is None:
-            raise
-        return earlier
-    # Internal: the entry names the citizen as actor, which the public must not see.
-    trace.record(
-        author,
-        "comment.accepted",
-        comment,
-        visibility=INTERNAL,
-        department=decision.department_id,
-        decision=decision.slug,
-        tracking_number=comment.tracking_number,
-        article=comment.article_anchor,
-        channel=comment.channel,
-        **({"awaiting_confirmation": True} if held else {}),
+    submission = CommentSubmission(
+        author_id=author.id,
+        consultation_id=consultation.id,
+        body=body,
+        article_anchor=article_anchor,
+        anonymous=anonymous,
+        submission_token=submission_token,
+        now=now,
     )
-    _send_receipt(author, comment)
+    (result,) = submit_comments([submission])
+    if isinstance(result, DomainError):
+        raise result
+    return result
+
+
+def submit_comments(submissions: list[CommentSubmission]) -> list[Comment | DomainError]:
+    """Several citizens' comments in the current transaction, each with its ledger entry and receipt.
+
+    The intake (``portal/consultation/intake.py``) hands a batch of forms received at the same
+    moment to this in one transaction; ``submit_comment`` hands one. Each result is the stored
+    comment (the earlier one for a form sent twice) or the ``DomainError`` that refused that
+    comment alone: a refused comment changes nothing and does not affect the others.
+    """
+    authors = _users({s.author_id for s in submissions})
+    consultations = {
+        c.id: c for c in (db.session.get(Consultation, cid) for cid in {s.consultation_id for s in submissions}) if c
+    }
+    earlier = _earlier_comments([(s.author_id, s.token) for s in submissions if s.token])
+    results: list[Comment | DomainError | None] = [None] * len(submissions)
+    accepted: list[tuple[int, CommentSubmission, dict]] = []
+    articles: dict[tuple[int, str], DraftArticle | None] = {}
+    for index, submission in enumerate(submissions):
+        key = (submission.author_id, submission.token)
+        if submission.token and key in earlier:
+            results[index] = earlier[key]
+            continue
+        try:
+            author = authors.get(submission.author_id)
+            consultation = consultations.get(submission.consultation_id)
+            if author is None or consultation is None:
+                raise DomainError(_l("找不到该征求意见。"), code="not_found", status=404)
+            now = submission.now or utcnow()
+            consultation.ensure_accepting(now)
+            decision = consultation.decision
+            text = _body(submission.body)
+            anchor = (submission.article_anchor or "").strip()
+            if (decision.id, anchor) not in articles:
+                articles[(decision.id, anchor)] = _article(decision, anchor)
+            article = articles[(decision.id, anchor)]
+        except DomainError as exc:
+            results[index] = exc
+            continue
+        if submission.token:
+            earlier[key] = index  # the same form twice in one batch: the second finds the first
+        accepted.append(
+            (
+                index,
+                submission,
+                {"author": author, "consultation": consultation, "now": now, "text": text, "article": article},
+            )
+        )
+    if accepted:
+        _store_comments(accepted, results)
+    return [results[r] if isinstance(r, int) else r for r in results]  # type: ignore[misc]
+
+
+def _store_comments(accepted: list[tuple[int, CommentSubmission, dict]], results: list) -> None:
+    """Group, number and insert the accepted comments, then their ledger entries and receipts.
+
+    The inserts run in a savepoint: when a form sent twice raced past the check in another
+    transaction (the unique constraint on author and token), that savepoint is undone and the
+    comments are stored one at a time, the raced one finding the comment stored first.
+    """
+    try:
+        with db.session.begin_nested():
+            comments: list[Comment | None] = list(_insert_comments([(s, d) for _, s, d in accepted]))
+    except IntegrityError:
+        comments = []
+        for index, submission, details in accepted:
+            try:
+                with db.session.begin_nested():
+                    comments.append(_insert_comments([(submission, details)])[0])
+            except IntegrityError:
+                key = (submission.author_id, submission.token)
+                found = _earlier_comments([key]).get(key) if submission.token else None
+                if found is None:
+                    raise
+                results[index] = found
+                comments.append(None)
+    for (index, submission, details), comment in zip(accepted, comments, strict=True):
+        if comment is None:
+            continue
+        results[index] = comment
+        held = comment.status == CommentStatus.UNCONFIRMED.value
+        decision = details["consultation"].decision
+        # Internal: the entry names the citizen as actor, which the public must not see.
+        trace.record(
+            details["author"],
+            "comment.accepted",
+            comment,
+            visibility=INTERNAL,
+            department=decision.department_id,
+            flush=False,
+            decision=decision.slug,
+            tracking_number=comment.tracking_number,
+            article=comment.article_anchor,
+            channel=comment.channel,
+            **({"awaiting_confirmation": True} if held else {}),
+        )
+        with force_locale(submission.locale) if submission.locale else nullcontext():
+            _send_receipt(details["author"], comment, decision)
+    db.session.flush()
+
+
+def _insert_comments(items: list[tuple[CommentSubmission, dict]]) -> list[Comment]:
+    """Insert comments (in the order given, numbered in that order) with one flush."""
+    numbers: dict[int, Iterator[int]] = {}
+    for year, count in Counter(local_year(details["now"]) for _, details in items).items():
+        last = next_in_year(TrackingCounter.__table__, year, count)
+        numbers[year] = iter(range(last - count + 1, last + 1))
+    comments = []
+    for submission, details in items:
+        author, consultation, article = details["author"], details["consultation"], details["article"]
+        year = local_year(details["now"])
+        # An unconfirmed address: the comment gets its number and submission time now (the receipt
+        # is a promise), but is held out of moderation and every count until the address is confirmed.
+        held = author.email_confirmed_at is None
+        comments.append(
+            _new_comment(
+                consultation,
+                year=year,
+                number=next(numbers[year]),
+                now=details["now"],
+                author_id=author.id,
+                anonymous=bool(submission.anonymous),
+                channel="portal",
+                article=article,
+                body=details["text"],
+                status=(CommentStatus.UNCONFIRMED if held else CommentStatus.PENDING).value,
+                submission_token=submission.token,
+            )
+        )
+    db.session.add_all(comments)
+    db.session.flush()
+    return comments
+
+
+def _new_comment(consultation: Consultation, *, year: int, number: int, now: datetime, article, **fields) -> Comment:
+    """A numbered comment in its duplicate group, on the current version (not yet added)."""
+    version = consultation.decision.current_version
+    return Comment(
+        consultation_id=consultation.id,
+        year=year,
+        number=number,
+        tracking_number=f"GY-{year}-{number:06d}",
+        group_id=dedupe.assign_group(consultation.id, fields["body"]).id,
+        created_at=now,
+        version_id=version.id if version else None,
+        article_anchor=article.anchor if article else None,
+        article_label=article.label if article else None,
+        **fields,
+    )
+
+
+def _create_comment(consultation: Consultation, *, now: datetime, **fields) -> Comment:
+    """Group, number and insert one comment (inside a savepoint, so a lost race leaves nothing behind)."""
+    year = local_year(now)
+    with db.session.begin_nested():
+        comment = _new_comment(consultation, year=year, number=_next_number(year), now=now, **fields)
+        db.session.add(comment)
+        db.session.flush()
     return comment
+
+
+def _users(ids: set[int]) -> dict[int, User]:
+    """Users by id, from the session's identity map when there (one query for the rest)."""
+    found = {}
+    for uid in ids:
+        user = db.session.identity_map.get(db.session.identity_key(User, uid))  # type: ignore[attr-defined]
+        if user is not None:
+            found[uid] = user
+    missing = ids - found.keys()
+    if missing:
+        found.update((u.id, u) for u in db.session.scalars(select(User).where(User.id.in_(missing))))
+    return found
+
+
+def _earlier_comments(keys: list[tuple[int, str | None]]) -> dict[tuple[int, str], Comment]:
+    """Comments already stored for these (author, form token) pairs."""
+    keys = [k for k in keys if k[1]]
+    if not keys:
+        return {}
+    rows = db.session.scalars(
+        select(Comment).where(
+            Comment.author_id.in_({a for a, _ in keys}), Comment.submission_token.in_({t for _, t in keys})
+        )
+    )
+    wanted = set(keys)
+    return {(c.author_id, c.submission_token): c for c in rows if (c.author_id, c.submission_token) in wanted}
 
 
 def release_held_comments(user: User, now: datetime | None = None) -> list:
@@ -399,14 +550,14 @@ def release_held_comments(user: User, now: datetime | None = None) -> list:
     return notices
 
 
-def _send_receipt(author: User, comment: Comment) -> None:
+def _send_receipt(author: User, comment: Comment, decision: Decision) -> None:
     from portal.notifications.operations import absolute, path_for, render_text
 
     body = render_text(
         "consultation/emails/receipt.txt",
         user=author,
         comment=comment,
-        decision=comment.consultation.decision,
+        decision=decision,
         link=absolute(path_for("consultation.receipt", tracking=comment.tracking_number)),
     )
     send_mail(author.email, str(_l("意见已收到:%(no)s", no=comment.tracking_number)), body)
@@ -448,9 +599,7 @@ def enter_offline_comment(
         sender_name=name,
         channel=channel,
         entered_by_id=actor.id,
-        version_id=decision.current_version.id if decision.current_version else None,
-        article_anchor=article.anchor if article else None,
-        article_label=article.label if article else None,
+        article=article,
         body=text,
         status=CommentStatus.PENDING.value,
     )

@@ -8,11 +8,10 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
 
 from portal.auth.models import Role
 from portal.auth.permissions import authenticated, public, require, roles
-from portal.consultation import exports, operations, queries
+from portal.consultation import exports, intake, operations, queries
 from portal.consultation.forms import (
     ActionForm,
     CommentForm,
@@ -33,6 +32,7 @@ from portal.consultation.models import (
 from portal.consultation.permissions import can_manage, can_see_identity, can_view_receipt, ensure_can_manage
 from portal.core.errors import DomainError
 from portal.core.extensions import db
+from portal.core.i18n import select_locale
 from portal.core.models import utcnow
 from portal.core.ratelimits import throttled
 from portal.core.utils import page_arg
@@ -229,25 +229,23 @@ def submit_comment(slug: str):
     if not form.validate_on_submit():
         form.set_articles(queries.current_articles(decision))
         return _page(decision, form, 400)
-    token = form.submission_token.data
+    submission = operations.CommentSubmission(
+        author_id=current_user.id,
+        consultation_id=consultation.id,
+        body=form.body.data,
+        article_anchor=form.article.data,
+        anonymous=form.anonymous.data,
+        submission_token=form.submission_token.data,
+        locale=select_locale(),
+    )
     try:
-        comment = operations.submit_comment(
-            current_user,
-            consultation,
-            body=form.body.data,
-            article_anchor=form.article.data,
-            anonymous=form.anonymous.data,
-            submission_token=token,
-        )
+        # Stored, with its ledger entry and receipt, by this process's intake (intake.py).
+        comment = intake.submit(submission)
         db.session.commit()
     except DomainError as exc:
         _form_error(form, "article" if exc.code == "unknown_article" else "body", exc)
         form.set_articles(queries.current_articles(decision))
         return _page(decision, form, exc.status)
-    except IntegrityError:
-        # Both copies of a double submit raced past the check; the other one was stored.
-        db.session.rollback()
-        comment = operations.submit_comment(current_user, consultation, body="", submission_token=token)
     if comment.status == CommentStatus.UNCONFIRMED.value:
         flash(
             _(

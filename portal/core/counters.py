@@ -8,9 +8,10 @@ from sqlalchemy.exc import IntegrityError
 from portal.core.extensions import db
 
 
-def next_in_year(table: Table, year: int) -> int:
-    """Bump ``table``'s counter row for ``year`` (columns ``year``, ``last``); the row stays locked until commit."""
-    bump = update(table).where(table.c.year == year).values(last=table.c.last + 1).returning(table.c.last)
+def next_in_year(table: Table, year: int, count: int = 1) -> int:
+    """Bump ``table``'s counter row for ``year`` (columns ``year``, ``last``) by ``count``; returns
+    the new last number (``count`` numbers end there). The row stays locked until commit."""
+    bump = update(table).where(table.c.year == year).values(last=table.c.last + count).returning(table.c.last)
     number = db.session.execute(bump).scalar()
     if number is None:
         try:

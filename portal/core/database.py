@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -14,7 +14,8 @@ def engine_options(url: str) -> dict:
     """Options for ``SQLALCHEMY_ENGINE_OPTIONS`` suited to the database in ``url``."""
     if url.startswith("sqlite"):
         # busy timeout in seconds; the pragma below sets the same in milliseconds.
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        # The pool: every request thread of a worker, and the comment intake's writer thread.
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}, "pool_size": 10, "max_overflow": 40}
     return {"pool_pre_ping": True}
 
 
@@ -30,8 +31,21 @@ def wants_write_lock() -> bool:
         # After the request's commit, what is left (the redirect, the flash, attributes expired by
         # the commit) only reads: taking the write lock again would serialise it behind every
         # other writer (measured on comment intake, issue 8). Views commit once.
-        return request.method not in READ_METHODS and not g.get(COMMITTED, False)
+        if request.method in READ_METHODS or g.get(COMMITTED, False):
+            return False
+        return request.endpoint not in current_app.extensions.get(READING_ENDPOINTS, ())
     return True
+
+
+#: ``app.extensions`` key: endpoints whose requests only read in their own transaction.
+READING_ENDPOINTS = "portal_reading_endpoints"
+
+
+def add_reading_endpoint(app: Flask, endpoint: str) -> None:
+    """Requests to ``endpoint`` write nothing in their own transaction (they hand the write to a
+    writer with a transaction of its own, e.g. the comment intake): their transactions begin
+    without SQLite's write lock, so the checks before the write do not queue behind other writers."""
+    app.extensions.setdefault(READING_ENDPOINTS, set()).add(endpoint)
 
 
 #: ``g`` flag: this request's outermost transaction has committed.

@@ -19,7 +19,9 @@ import ssl
 import threading
 import uuid
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.header import Header
+from email.message import Message
+from email.mime.text import MIMEText
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -47,20 +49,27 @@ _threads_lock = threading.Lock()
 class Delivery:
     """A built message and where it goes."""
 
-    message: EmailMessage
+    message: Message
     outbox: str
     smtp_url: str | None
 
 
-def build_message(to: str, subject: str, body: str, *, sender: str) -> EmailMessage:
-    """A plain-text UTF-8 message; header injection is impossible (EmailMessage refuses newlines)."""
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = to.strip()
-    message["Subject"] = " ".join(subject.split())[:SUBJECT_MAX]
+def build_message(to: str, subject: str, body: str, *, sender: str) -> Message:
+    """A plain-text UTF-8 message; a header value with a line break is refused (no header injection).
+
+    Built with the ``compat32`` classes (``MIMEText``): the default policy's header parsing took
+    three quarters of the cost of taking a comment's receipt (1.9 ms against 0.5 ms, issue 8).
+    """
+    headers = {"From": sender, "To": to.strip(), "Subject": " ".join(subject.split())[:SUBJECT_MAX]}
+    for name, value in headers.items():
+        if "\n" in value or "\r" in value:
+            raise ValueError(f"line break in the {name} header")
+    message = MIMEText(body[:BODY_MAX], "plain", "utf-8")
+    message["From"] = headers["From"]
+    message["To"] = headers["To"]
+    message["Subject"] = Header(headers["Subject"], "utf-8") if not headers["Subject"].isascii() else headers["Subject"]
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "portal.invalid")
-    message.set_content(body[:BODY_MAX], charset="utf-8")
     return message
 
 

@@ -62,13 +62,15 @@ def record(
     visibility: str = PUBLIC,
     department=None,
     at: datetime | None = None,
+    flush: bool = True,
     **payload,
 ) -> TraceEntry:
     """Append one entry for ``action`` by ``actor`` on ``subject``, in the current transaction.
 
     ``subject`` is a flushed model instance or a ``(kind, id)`` pair; ``department`` (a model or
     an id) owns the entry and may read it when ``visibility`` is internal. The payload must be
-    canonical-encodable (no floats).
+    canonical-encodable (no floats). ``flush=False`` leaves the insert to the caller's next flush
+    (a batch appending many entries flushes them in one statement).
     """
     if visibility not in VISIBILITIES:
         raise ValueError(f"unknown visibility {visibility!r}")
@@ -82,7 +84,8 @@ def record(
     actor_hash = _actor_hash(actor_id, actor_name, actor_roles)
     payload_hash = sha256_hex(payload_bytes)
 
-    db.session.flush()
+    if flush:
+        db.session.flush()
     seq, prev_hash = _head_for_append()
     moment = at or utcnow()  # taken under the lock, so times follow the order of the chain
     header = {
@@ -119,7 +122,8 @@ def record(
         hash=digest,
     )
     db.session.add(entry)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     session = db.session()
     session.info[_HEAD_KEY] = (session.get_transaction(), entry)
     return entry
@@ -153,7 +157,8 @@ def _head_for_append() -> tuple[int, str]:
     cached = session.info.get(_HEAD_KEY)
     if cached is not None:
         transaction, entry = cached
-        if transaction is session.get_transaction() and transaction.is_active and inspect(entry).persistent:
+        state = inspect(entry)
+        if transaction is session.get_transaction() and transaction.is_active and (state.persistent or state.pending):
             return entry.seq + 1, entry.hash
         session.info.pop(_HEAD_KEY, None)
     _lock_for_append()

@@ -1,0 +1,260 @@
+"""The batched comment intake (intake.py): several comments in one transaction, each complete.
+
+These tests commit for real (the writer thread has its own connection), on a database of their own.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.auth import operations as auth_ops
+from portal.auth.models import Department, Role, User
+from portal.consultation import intake
+from portal.consultation import operations as consult
+from portal.consultation.models import Comment, Consultation
+from portal.core.database import wants_write_lock
+from portal.core.errors import DomainError
+from portal.core.extensions import db
+from portal.core.models import utcnow
+from portal.decisions import operations as decisions
+from portal.trace.models import TraceEntry
+from portal.trace.operations import verify
+from tests.conftest import PASSWORD, Database
+
+DRAFT = "第一条 为规范应急响应,制定本办法。\n\n第二条 本办法适用于本市。\n"
+
+
+@pytest.fixture
+def batched(tmp_path):
+    """A committing app in batched mode, with an open consultation and ten confirmed citizens."""
+    from portal import create_app
+
+    database = Database(tmp_path)
+    database.migrate()
+    app = create_app(database.config(tmp_path / "instance", COMMENT_INTAKE="batched", COMMENT_INTAKE_TIMEOUT=20))
+    with app.app_context():
+        department = Department(code="yjj", name="市应急管理局", name_en="Emergency Management Bureau")
+        db.session.add(department)
+        db.session.flush()
+        official = auth_ops.create_user(
+            None,
+            email="official@intake.cn",
+            display_name="承办人",
+            password=PASSWORD,
+            roles=[Role.OFFICIAL],
+            departments=[department],
+            confirmed=True,
+        )
+        decision = decisions.create_decision(
+            official,
+            department=department,
+            title="应急响应办法",
+            slug="intake-test",
+            summary="测试",
+            responsible=[official],
+        )
+        version = decisions.create_version(official, decision, body=DRAFT, explanation="说明")
+        decisions.publish_version(official, version)
+        now = utcnow()
+        consultation = consult.open_consultation(
+            official, decision, starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(days=30)
+        )
+        citizens = [
+            auth_ops.create_user(
+                None,
+                email=f"c{i}@intake.cn",
+                display_name=f"市民{i}",
+                password=PASSWORD,
+                roles=[Role.CITIZEN],
+                confirmed=True,
+            )
+            for i in range(10)
+        ]
+        db.session.commit()
+        app.extensions["test_ids"] = {"consultation": consultation.id, "citizens": [c.id for c in citizens]}
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+        database.drop()
+
+
+@pytest.fixture
+def held_writer(batched, monkeypatch):
+    """The writer's first batch waits until ``release`` is set; every batch's size is recorded."""
+    release = threading.Event()
+    sizes: list[int] = []
+    real = intake.submit_comments
+
+    def spy(submissions):
+        sizes.append(len(submissions))
+        if len(sizes) == 1:
+            release.wait(20)
+        return real(submissions)
+
+    monkeypatch.setattr(intake, "submit_comments", spy)
+    return release, sizes
+
+
+def submission(app, i: int, body: str | None = None, **extra) -> consult.CommentSubmission:
+    ids = app.extensions["test_ids"]
+    return consult.CommentSubmission(
+        author_id=ids["citizens"][i],
+        consultation_id=ids["consultation"],
+        body=body if body is not None else f"第{i}位市民的意见:建议把避难场所的位置公开在地图上。",
+        **extra,
+    )
+
+
+def submit_all(app, items) -> list:
+    """Submit each item from its own thread at the same time; results in order (receipt or exception)."""
+    results: list = [None] * len(items)
+
+    def run(index, item):
+        with app.app_context():
+            try:
+                results[index] = intake.submit(item)
+            except DomainError as exc:
+                results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i, item)) for i, item in enumerate(items)]
+    for thread in threads:
+        thread.start()
+    return threads, results
+
+
+def test_comments_waiting_together_are_stored_in_one_batch_each_with_entry_and_receipt(batched, held_writer):
+    release, sizes = held_writer
+    threads, first = submit_all(batched, [submission(batched, 0)])
+    while not sizes:  # the writer holds the first comment
+        threading.Event().wait(0.01)
+    more, results = submit_all(batched, [submission(batched, i) for i in range(1, 10)])
+    while intake._writer_for(batched).jobs.qsize() < 9:
+        threading.Event().wait(0.01)
+    release.set()
+    for thread in threads + more:
+        thread.join(30)
+    receipts = first + results
+    assert sizes == [1, 9]
+    numbers = [r.tracking_number for r in receipts]
+    assert len(set(numbers)) == 10
+    with batched.app_context():
+        stored = dict(db.session.execute(select(Comment.tracking_number, Comment.status)).all())
+        assert set(stored) == set(numbers)
+        assert all(stored[r.tracking_number] == r.status == "pending" for r in receipts)
+        entries = db.session.scalars(select(TraceEntry).where(TraceEntry.action == "comment.accepted")).all()
+        assert sorted(e.payload_data["tracking_number"] for e in entries) == sorted(numbers)
+        assert verify().ok
+    outbox = list(Path(batched.config["OUTBOX_PATH"]).glob("*.eml"))
+    subjects = {message_from_bytes(p.read_bytes(), policy=default)["Subject"] for p in outbox}
+    assert all(any(n in s for s in subjects) for n in numbers)
+
+
+def test_a_refused_comment_does_not_take_the_others_down(batched, held_writer):
+    release, sizes = held_writer
+    threads, _ = submit_all(batched, [submission(batched, 0)])
+    while not sizes:
+        threading.Event().wait(0.01)
+    items = [submission(batched, 1), submission(batched, 2, body="   "), submission(batched, 3)]
+    more, results = submit_all(batched, items)
+    while intake._writer_for(batched).jobs.qsize() < 3:
+        threading.Event().wait(0.01)
+    release.set()
+    for thread in threads + more:
+        thread.join(30)
+    assert sizes == [1, 3]
+    assert isinstance(results[1], DomainError)
+    assert results[1].code == "empty"
+    assert isinstance(results[0], intake.Receipt)
+    assert isinstance(results[2], intake.Receipt)
+    with batched.app_context():
+        assert db.session.scalar(select(func.count(Comment.id))) == 3
+        assert verify().ok
+
+
+def test_a_failing_batch_is_retried_one_comment_at_a_time(batched, monkeypatch):
+    real = consult.submit_comments
+    calls: list[int] = []
+
+    def flaky(submissions):
+        calls.append(len(submissions))
+        if len(submissions) > 1:
+            raise RuntimeError("simulated failure of a batch")
+        return real(submissions)
+
+    monkeypatch.setattr(intake, "submit_comments", flaky)
+    writer = intake._writer_for(batched)
+    jobs = [intake._Job(submission(batched, i)) for i in range(3)]
+    writer._store(jobs)
+    assert calls == [3, 1, 1, 1]
+    assert all(job.receipt is not None and job.error is None for job in jobs)
+    with batched.app_context():
+        assert db.session.scalar(select(func.count(Comment.id))) == 3
+        assert verify().ok
+
+
+def test_the_same_form_twice_in_one_batch_is_one_comment(batched):
+    writer = intake._writer_for(batched)
+    jobs = [intake._Job(submission(batched, 4, submission_token="form-token-1")) for _ in range(2)]
+    writer._store(jobs)
+    assert jobs[0].receipt == jobs[1].receipt
+    with batched.app_context():
+        assert db.session.scalar(select(func.count(Comment.id))) == 1
+
+
+def test_a_writer_that_does_not_answer_in_time_asks_to_send_again(batched, held_writer):
+    release, _ = held_writer
+    batched.config["COMMENT_INTAKE_TIMEOUT"] = 0.2
+    try:
+        with batched.app_context(), pytest.raises(intake.Busy) as caught:
+            intake.submit(submission(batched, 5, submission_token="slow-form"))
+        assert caught.value.status == 503
+    finally:
+        release.set()
+    # The form sent again finds the comment the writer stored meanwhile: still one comment.
+    batched.config["COMMENT_INTAKE_TIMEOUT"] = 20
+    with batched.app_context():
+        again = intake.submit(submission(batched, 5, submission_token="slow-form"))
+        assert db.session.scalar(select(func.count(Comment.id))) == 1
+        assert db.session.scalar(select(Comment.tracking_number)) == again.tracking_number
+
+
+def test_the_receipt_is_written_in_the_citizens_language(batched):
+    with batched.app_context():
+        intake.submit(submission(batched, 6, locale="en"))
+    (path,) = Path(batched.config["OUTBOX_PATH"]).glob("*.eml")
+    message = message_from_bytes(path.read_bytes(), policy=default)
+    assert message["Subject"].isascii()
+    assert "GY-" in message["Subject"]
+
+
+def test_the_form_posts_through_the_writer_without_taking_the_write_lock_first(batched):
+    client = batched.test_client()
+    with batched.app_context():
+        email = db.session.get(User, batched.extensions["test_ids"]["citizens"][7]).email
+    assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
+    with batched.test_request_context("/decisions/intake-test/consultation/comments", method="POST"):
+        assert wants_write_lock() is False  # the checks before the write run without SQLite's write lock
+    response = client.post(
+        "/decisions/intake-test/consultation/comments",
+        data={"body": "通过表单提交的意见。", "article": "", "submission_token": "t-1"},
+    )
+    assert response.status_code == 302
+    assert "/receipt" in response.headers["Location"]
+    with batched.app_context():
+        comment = db.session.scalar(select(Comment))
+        assert comment.body == "通过表单提交的意见。"
+        assert db.session.get(Consultation, comment.consultation_id).decision.slug == "intake-test"
+
+
+def test_inline_mode_takes_the_write_lock_for_the_form_as_before(app):
+    with app.test_request_context("/decisions/x/consultation/comments", method="POST"):
+        assert wants_write_lock() is True
