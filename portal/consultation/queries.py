@@ -20,7 +20,7 @@ from portal.consultation.models import (
     Response,
 )
 from portal.core.extensions import db
-from portal.decisions.models import Decision, DraftArticle
+from portal.decisions.models import Decision, DraftArticle, DraftVersion, VersionStatus
 
 #: Sort orders of public comment lists: name -> ORDER BY (allowlist; never a raw column name).
 SORTS = {
@@ -64,6 +64,27 @@ def decision_by_slug(slug: str) -> Decision | None:
     if not slug or len(slug) > 120:
         return None
     return db.session.scalar(select(Decision).where(Decision.slug == slug))
+
+
+def comment_target(slug: str) -> tuple[Decision, Consultation | None, bool] | None:
+    """The decision, its consultation and whether it has a published version, in one query.
+
+    For the comment form's POST (issue 8, surge): the usual lookups took three queries and
+    loaded the text of every version just to learn whether one is published.
+    """
+    if not slug or len(slug) > 120:
+        return None
+    published = (
+        select(DraftVersion.id)
+        .where(DraftVersion.decision_id == Decision.id, DraftVersion.status == VersionStatus.PUBLISHED.value)
+        .exists()
+    )
+    row = db.session.execute(
+        select(Decision, Consultation, published)
+        .outerjoin(Consultation, Consultation.decision_id == Decision.id)
+        .where(Decision.slug == slug)
+    ).first()
+    return (row[0], row[1], bool(row[2])) if row else None
 
 
 def consultation_for(decision: Decision) -> Consultation | None:

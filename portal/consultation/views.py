@@ -221,8 +221,16 @@ def extend(slug: str):
 @require(authenticated)
 @throttled("comment")
 def submit_comment(slug: str):
-    decision = _decision_or_404(slug)
-    consultation = _consultation_or_404(decision)
+    # One query for the decision, its consultation and whether it is public (issue 8, surge).
+    target = queries.comment_target(slug)
+    if target is None:
+        abort(404)
+    decision, consultation, has_published_version = target
+    # A draft not yet public does not exist for anyone outside its department (IDOR by slug).
+    if consultation is None or not decision_permissions.can_view(
+        current_user, decision, has_published_version=has_published_version
+    ):
+        abort(404)
     form = CommentForm()
     # The article choices are only shown, never validated (validate_choice is off): build them
     # only when the form is shown again, not on every accepted comment (issue 8 surge).

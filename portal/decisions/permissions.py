@@ -26,9 +26,9 @@ def is_insider(user, decision: Decision) -> bool:
     return user.has_role(*INSIDER_ROLES) or user.is_member_of(decision.department_id)
 
 
-def can_view(user, decision: Decision) -> bool:
+def can_view(user, decision: Decision, *, has_published_version: bool | None = None) -> bool:
     """Everyone sees public decisions; a draft not yet public is for insiders only."""
-    return is_public(decision) or is_insider(user, decision)
+    return is_public(decision, has_published_version=has_published_version) or is_insider(user, decision)
 
 
 def can_manage(user, decision: Decision) -> bool:

@@ -312,7 +312,7 @@ def test_server_errors_of_comment_submission_are_counted(
     def broken(*args, **kwargs):
         raise RuntimeError("simulated failure")
 
-    monkeypatch.setattr(consultation_views.operations, "submit_comment", broken)
+    monkeypatch.setattr(consultation_views.intake, "submit", broken)
     login(citizen)
     response = client.post(f"/decisions/{consultation.decision.slug}/consultation/comments", data={"body": "意见"})
     assert response.status_code == 500
