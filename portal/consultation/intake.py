@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
-from portal.consultation.operations import CommentSubmission, submit_comments
+from portal.consultation.operations import CommentSubmission, submit_comments, submit_one
 from portal.core.errors import DomainError
 from portal.core.extensions import db
 
@@ -85,7 +85,7 @@ def submit(submission: CommentSubmission) -> Receipt:
     """Store one comment through this process's intake; raises the ``DomainError`` that refused it."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not is_batched(app):
-        return _receipt(_store_inline(submission))
+        return _receipt(submit_one(submission))
     # The request's own transaction only read (core/database.py begins it without the write
     # lock): end it, so its connection goes back to the pool while the writer works.
     db.session.commit()
@@ -94,13 +94,6 @@ def submit(submission: CommentSubmission) -> Receipt:
 
 def is_batched(app: Flask) -> bool:
     return app.config.get("COMMENT_INTAKE", "batched") == "batched"
-
-
-def _store_inline(submission: CommentSubmission):
-    (result,) = submit_comments([submission])
-    if isinstance(result, DomainError):
-        raise result
-    return result
 
 
 def _receipt(comment) -> Receipt:

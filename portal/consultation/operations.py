@@ -331,6 +331,11 @@ def submit_comment(
         submission_token=submission_token,
         now=now,
     )
+    return submit_one(submission)
+
+
+def submit_one(submission: CommentSubmission) -> Comment:
+    """``submit_comments`` for one comment: the stored comment, or the ``DomainError`` raised."""
     (result,) = submit_comments([submission])
     if isinstance(result, DomainError):
         raise result
