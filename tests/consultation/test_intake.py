@@ -258,3 +258,26 @@ def test_the_form_posts_through_the_writer_without_taking_the_write_lock_first(b
 def test_inline_mode_takes_the_write_lock_for_the_form_as_before(app):
     with app.test_request_context("/decisions/x/consultation/comments", method="POST"):
         assert wants_write_lock() is True
+
+
+def test_a_busy_writer_gives_the_citizen_a_clear_page_and_the_same_form_stores_once(batched, held_writer):
+    release, _ = held_writer
+    client = batched.test_client()
+    with batched.app_context():
+        email = db.session.get(User, batched.extensions["test_ids"]["citizens"][8]).email
+    assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
+    form = {"body": "繁忙时提交的意见。", "article": "", "submission_token": "busy-form"}
+    batched.config["COMMENT_INTAKE_TIMEOUT"] = 0.2
+    try:
+        response = client.post("/decisions/intake-test/consultation/comments", data=form)
+    finally:
+        release.set()
+    assert response.status_code == 503
+    page = response.get_data(as_text=True)
+    assert "系统繁忙" in page
+    assert 'value="busy-form"' in page  # the form shown again keeps its token
+    batched.config["COMMENT_INTAKE_TIMEOUT"] = 20
+    again = client.post("/decisions/intake-test/consultation/comments", data=form)
+    assert again.status_code == 302
+    with batched.app_context():
+        assert db.session.scalar(select(func.count(Comment.id))) == 1
