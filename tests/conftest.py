@@ -211,12 +211,18 @@ def login(client):
 
 
 @pytest.fixture
-def committing_app(tmp_path) -> Iterator[Flask]:
+def committing_config() -> dict:
+    """Extra settings for ``committing_app``; override in a module or a conftest to change them."""
+    return {}
+
+
+@pytest.fixture
+def committing_app(tmp_path, committing_config) -> Iterator[Flask]:
     """An app on its own freshly migrated database, for tests that need real commits
     (threads, processes, a live server). Dropped afterwards."""
     database = Database(tmp_path)
     database.migrate()
-    application = create_app(database.config(tmp_path / "instance"))
+    application = create_app(database.config(tmp_path / "instance", **committing_config))
     try:
         yield application
     finally:

@@ -14,6 +14,12 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture
+def committing_config() -> dict:
+    # The browser drives the production intake: comments are stored by the writer thread.
+    return {"COMMENT_INTAKE": "batched"}
+
+
+@pytest.fixture
 def live_app(committing_app):
     committing_app.config["WTF_CSRF_ENABLED"] = True  # the real forms, tokens and all
     return committing_app

@@ -26,19 +26,20 @@ from portal.core.models import utcnow
 from portal.decisions import operations as decisions
 from portal.trace.models import TraceEntry
 from portal.trace.operations import verify
-from tests.conftest import PASSWORD, Database
+from tests.conftest import PASSWORD
 
 DRAFT = "第一条 为规范应急响应,制定本办法。\n\n第二条 本办法适用于本市。\n"
 
 
 @pytest.fixture
-def batched(tmp_path):
-    """A committing app in batched mode, with an open consultation and ten confirmed citizens."""
-    from portal import create_app
+def committing_config() -> dict:
+    return {"COMMENT_INTAKE": "batched", "COMMENT_INTAKE_TIMEOUT": 20}
 
-    database = Database(tmp_path)
-    database.migrate()
-    app = create_app(database.config(tmp_path / "instance", COMMENT_INTAKE="batched", COMMENT_INTAKE_TIMEOUT=20))
+
+@pytest.fixture
+def batched(committing_app):
+    """A committing app in batched mode, with an open consultation and ten confirmed citizens."""
+    app = committing_app
     with app.app_context():
         department = Department(code="yjj", name="市应急管理局", name_en="Emergency Management Bureau")
         db.session.add(department)
@@ -79,12 +80,7 @@ def batched(tmp_path):
         ]
         db.session.commit()
         app.extensions["test_ids"] = {"consultation": consultation.id, "citizens": [c.id for c in citizens]}
-    try:
-        yield app
-    finally:
-        with app.app_context():
-            db.engine.dispose()
-        database.drop()
+    return app
 
 
 @pytest.fixture
