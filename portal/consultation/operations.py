@@ -385,7 +385,14 @@ def submit_comments(submissions: list[CommentSubmission]) -> list[Comment | Doma
             (
                 index,
                 submission,
-                {"author": author, "consultation": consultation, "now": now, "text": text, "article": article},
+                {
+                    "author": author,
+                    "consultation": consultation,
+                    "now": now,
+                    "year": local_year(now),
+                    "text": text,
+                    "article": article,
+                },
             )
         )
     if accepted:
@@ -444,13 +451,12 @@ def _store_comments(accepted: list[tuple[int, CommentSubmission, dict]], results
 def _insert_comments(items: list[tuple[CommentSubmission, dict]]) -> list[Comment]:
     """Insert comments (in the order given, numbered in that order) with one flush."""
     numbers: dict[int, Iterator[int]] = {}
-    for year, count in Counter(local_year(details["now"]) for _, details in items).items():
+    for year, count in Counter(details["year"] for _, details in items).items():
         last = next_in_year(TrackingCounter.__table__, year, count)
         numbers[year] = iter(range(last - count + 1, last + 1))
     comments = []
     for submission, details in items:
-        author, consultation, article = details["author"], details["consultation"], details["article"]
-        year = local_year(details["now"])
+        author, consultation, article, year = (details[k] for k in ("author", "consultation", "article", "year"))
         # An unconfirmed address: the comment gets its number and submission time now (the receipt
         # is a promise), but is held out of moderation and every count until the address is confirmed.
         held = author.email_confirmed_at is None
