@@ -83,10 +83,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from sqlalchemy.orm import joinedload
-
     from portal.api.base import api
-    from portal.auth.models import AnonymousUser, User
+    from portal.auth import identity
+    from portal.auth.models import AnonymousUser
     from portal.core import database
     from portal.core.extensions import babel, csrf, db, limiter, login_manager, migrate
     from portal.core.i18n import select_locale, wtforms_translations
@@ -116,16 +115,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        ident, _, token = user_id.partition(":")
-        if not ident.isdigit() or not token:
-            return None
-        # One query for the user and the roles (the relationship alone would take a second).
-        user = db.session.get(User, int(ident), options=[joinedload(User.role_rows)])
-        if user is None or not user.is_enabled or user.session_token != token:
-            return None
-        return user
+    login_manager.user_loader(identity.load_user)
 
     api.init_app(app)
 
@@ -175,8 +165,8 @@ def _register_cli(app: Flask) -> None:
 
 
 def _install_hooks(app: Flask) -> None:
-    from flask_login import current_user
 
+    from portal.auth.identity import confirmed_user
     from portal.auth.models import ROLE_LABELS, Role
     from portal.auth.permissions import enforce_access
     from portal.core import bodylimits, pagecache
@@ -200,7 +190,8 @@ def _install_hooks(app: Flask) -> None:
                 str(ROLE_LABELS.get(Role(code), code)) if code in Role._value2member_map_ else code
             ),
             "current_path": request.full_path.rstrip("?") if request else "/",
-            "user": current_user,
+            # A page is drawn with the stored account (it may only have been named by the session).
+            "user": confirmed_user(),
             "nav_links": nav_links,
             "decision_sections": decision_sections,
         }

@@ -27,6 +27,9 @@ class Rule:
     name: str
     login_required: bool
     roles: frozenset[str] = field(default_factory=frozenset)
+    #: A POST may enter on the signed session alone: its operation confirms the account
+    #: (still enabled, same session token) in its own transaction (``portal/auth/identity.py``).
+    checked_by_operation: bool = False
 
     def allows(self, user) -> bool:
         if not self.login_required:
@@ -40,6 +43,10 @@ class Rule:
 public = Rule("public", login_required=False)
 #: Any logged-in account.
 authenticated = Rule("authenticated", login_required=True)
+#: Any logged-in account; a POST enters on the signed session alone, without reading the account,
+#: and the operation confirms it. Only for a view whose operation does that (the comment intake,
+#: issue 8): ``portal/auth/identity.py``.
+signed_in = Rule("signed-in", login_required=True, checked_by_operation=True)
 
 
 def roles(*codes: Role | str) -> Rule:

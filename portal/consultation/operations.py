@@ -52,6 +52,7 @@ from portal.core.extensions import db
 from portal.core.mail import send_mail
 from portal.core.models import utcnow
 from portal.decisions.models import Decision, DraftArticle, Stage
+from portal.decisions.permissions import can_view as can_view_decision
 from portal.trace import INTERNAL
 
 #: A consultation longer than this is surely a typing mistake.
@@ -303,8 +304,13 @@ class CommentSubmission:
     anonymous: bool = False
     submission_token: str | None = None
     now: datetime | None = None
-    #: The language of the page it was sent from: the receipt mail is written in it.
+    #: The language picked on the page it was sent from; else the author's preferred language.
+    #: The receipt mail is written in it.
     locale: str | None = None
+    #: Set when the view did not read the account (rule ``signed_in``, auth/identity.py): the
+    #: session token the signed session carries. The comment is refused unless the account is
+    #: still enabled and that token is still its own (not logged out everywhere since).
+    session_token: str | None = None
 
     @property
     def token(self) -> str | None:
@@ -366,7 +372,12 @@ def submit_comments(submissions: list[CommentSubmission]) -> list[Comment | Doma
         try:
             author = authors.get(submission.author_id)
             consultation = consultations.get(submission.consultation_id)
-            if author is None or consultation is None:
+            if submission.session_token is not None and (
+                author is None or not author.is_enabled or author.session_token != submission.session_token
+            ):
+                raise DomainError(_l("您的登录已失效,请重新登录后再提交意见。"), code="login_required", status=401)
+            # A draft not yet public does not exist for anyone outside its department.
+            if author is None or consultation is None or not can_view_decision(author, consultation.decision):
                 raise DomainError(_l("找不到该征求意见。"), code="not_found", status=404)
             now = submission.now or utcnow()
             consultation.ensure_accepting(now)
@@ -443,7 +454,8 @@ def _store_comments(accepted: list[tuple[int, CommentSubmission, dict]], results
             channel=comment.channel,
             **({"awaiting_confirmation": True} if held else {}),
         )
-        with force_locale(submission.locale) if submission.locale else nullcontext():
+        locale = submission.locale or details["author"].locale
+        with force_locale(locale) if locale else nullcontext():
             _send_receipt(details["author"], comment, decision)
     db.session.flush()
 

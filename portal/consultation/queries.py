@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -64,6 +67,38 @@ def decision_by_slug(slug: str) -> Decision | None:
     if not slug or len(slug) > 120:
         return None
     return db.session.scalar(select(Decision).where(Decision.slug == slug))
+
+
+#: How long a public decision's consultation, once read, is used without reading it again, and
+#: how many each process keeps. A decision's slug and its consultation never change once created.
+KNOWN_TARGET_SECONDS = 60.0
+KNOWN_TARGET_MAX = 1000
+_known_targets_lock = threading.Lock()
+
+
+def _known_targets() -> dict[str, tuple[int, float]]:
+    """slug -> (consultation id, when read): this app's public decisions with a consultation."""
+    return current_app.extensions.setdefault("portal_comment_targets", {})
+
+
+def known_comment_target(slug: str) -> int | None:
+    """The consultation of a decision this process recently found public, without a query.
+
+    Only a hint for the comment POST (issue 8, surge): whether the decision may still be seen
+    and whether the period is open is checked again by the intake's transaction.
+    """
+    found = _known_targets().get(slug)
+    if found is None or time.monotonic() - found[1] > KNOWN_TARGET_SECONDS:
+        return None
+    return found[0]
+
+
+def remember_comment_target(slug: str, consultation_id: int) -> None:
+    with _known_targets_lock:
+        known = _known_targets()
+        if len(known) >= KNOWN_TARGET_MAX:
+            known.clear()
+        known[slug] = (consultation_id, time.monotonic())
 
 
 def comment_target(slug: str) -> tuple[Decision, Consultation | None, bool] | None:

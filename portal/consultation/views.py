@@ -9,8 +9,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from portal.auth.identity import confirmed_user
 from portal.auth.models import Role
-from portal.auth.permissions import authenticated, public, require, roles
+from portal.auth.permissions import authenticated, public, require, roles, signed_in
 from portal.consultation import exports, intake, operations, queries
 from portal.consultation.forms import (
     ActionForm,
@@ -32,7 +33,7 @@ from portal.consultation.models import (
 from portal.consultation.permissions import can_manage, can_see_identity, can_view_receipt, ensure_can_manage
 from portal.core.errors import DomainError
 from portal.core.extensions import db
-from portal.core.i18n import select_locale
+from portal.core.i18n import chosen_locale
 from portal.core.models import utcnow
 from portal.core.ratelimits import throttled
 from portal.core.utils import page_arg
@@ -218,53 +219,76 @@ def extend(slug: str):
 
 
 @bp.post("/decisions/<slug>/consultation/comments")
-@require(authenticated)
+@require(signed_in)
 @throttled("comment")
 def submit_comment(slug: str):
-    # One query for the decision, its consultation and whether it is public (issue 8, surge).
+    # Under a surge this is the busiest page (issue 8). An accepted comment reads nothing here:
+    # the account (enabled, still logged in), the decision's visibility and the period are
+    # checked by the intake's transaction, once per batch (operations.submit_comments). The
+    # database is read here only for a decision not known to be public, or to show the form again.
+    consultation_id = queries.known_comment_target(slug)
+    if consultation_id is None:
+        user = confirmed_user()
+        if not user.is_authenticated:
+            return _login_again(slug)
+        consultation_id = _comment_target_or_404(slug, user)
+    form = CommentForm()
+    # The article choices are only shown, never validated (validate_choice is off): build them
+    # only when the form is shown again.
+    if not form.validate_on_submit():
+        return _comment_form_again(slug, form, 400)
+    submission = operations.CommentSubmission(
+        author_id=current_user.id,
+        session_token=current_user.session_token,
+        consultation_id=consultation_id,
+        body=form.body.data,
+        article_anchor=form.article.data,
+        anonymous=form.anonymous.data,
+        submission_token=form.submission_token.data,
+        locale=chosen_locale(),
+    )
+    try:
+        # Stored, with its ledger entry and receipt, by this process's intake (intake.py).
+        receipt = intake.submit(submission)
+        db.session.commit()
+    except DomainError as exc:
+        if exc.code == "login_required":
+            return _login_again(slug)
+        _form_error(form, "article" if exc.code == "unknown_article" else "body", exc)
+        return _comment_form_again(slug, form, exc.status)
+    # The receipt page says it was received (no flash message: the session cookie is not rewritten).
+    return redirect(url_for(".receipt", tracking=receipt.tracking_number, submitted=1))
+
+
+def _comment_target_or_404(slug: str, user) -> int:
+    """The consultation of a decision ``user`` may see, remembered when the decision is public."""
     target = queries.comment_target(slug)
     if target is None:
         abort(404)
     decision, consultation, has_published_version = target
     # A draft not yet public does not exist for anyone outside its department (IDOR by slug).
     if consultation is None or not decision_permissions.can_view(
-        current_user, decision, has_published_version=has_published_version
+        user, decision, has_published_version=has_published_version
     ):
         abort(404)
-    form = CommentForm()
-    # The article choices are only shown, never validated (validate_choice is off): build them
-    # only when the form is shown again, not on every accepted comment (issue 8 surge).
-    if not form.validate_on_submit():
-        form.set_articles(queries.current_articles(decision))
-        return _page(decision, form, 400)
-    submission = operations.CommentSubmission(
-        author_id=current_user.id,
-        consultation_id=consultation.id,
-        body=form.body.data,
-        article_anchor=form.article.data,
-        anonymous=form.anonymous.data,
-        submission_token=form.submission_token.data,
-        locale=select_locale(),
-    )
-    try:
-        # Stored, with its ledger entry and receipt, by this process's intake (intake.py).
-        comment = intake.submit(submission)
-        db.session.commit()
-    except DomainError as exc:
-        _form_error(form, "article" if exc.code == "unknown_article" else "body", exc)
-        form.set_articles(queries.current_articles(decision))
-        return _page(decision, form, exc.status)
-    if comment.status == CommentStatus.UNCONFIRMED.value:
-        flash(
-            _(
-                "您的意见已收到,编号 %(no)s,提交时间已记录。请先确认您的邮箱:确认后意见才进入审核并计入统计。",
-                no=comment.tracking_number,
-            ),
-            "info",
-        )
-    else:
-        flash(_("您的意见已提交,编号 %(no)s。审核通过后将公开。", no=comment.tracking_number), "success")
-    return redirect(url_for(".receipt", tracking=comment.tracking_number))
+    if decision_permissions.is_public(decision, has_published_version=has_published_version):
+        queries.remember_comment_target(slug, consultation.id)
+    return consultation.id
+
+
+def _comment_form_again(slug: str, form: CommentForm, status: int):
+    """The consultation page with the form and its messages (the account is read now, for the page)."""
+    if not confirmed_user().is_authenticated:
+        return _login_again(slug)
+    decision = _decision_or_404(slug)
+    form.set_articles(queries.current_articles(decision))
+    return _page(decision, form, status)
+
+
+def _login_again(slug: str):
+    """The session names an account that was disabled or logged out everywhere since."""
+    flash(_("您的登录已失效,请重新登录后再提交意见。"), "info")
+    return redirect(url_for("auth.login", next=url_for(".page", slug=slug)))
 
 
 @bp.get("/comments/<tracking>/receipt")
@@ -274,8 +298,18 @@ def receipt(tracking: str):
     if not can_view_receipt(current_user, comment):
         abort(403)
     consultation = comment.consultation
+    notice = None
+    if request.args.get("submitted") == "1" and comment.author_id == current_user.id:
+        if comment.status == CommentStatus.UNCONFIRMED.value:
+            notice = _(
+                "您的意见已收到,编号 %(no)s,提交时间已记录。请先确认您的邮箱:确认后意见才进入审核并计入统计。",
+                no=comment.tracking_number,
+            )
+        else:
+            notice = _("您的意见已提交,编号 %(no)s。审核通过后将公开。", no=comment.tracking_number)
     return render_template(
         "consultation/receipt.html",
+        notice=notice,
         comment=comment,
         decision=consultation.decision,
         consultation=consultation,

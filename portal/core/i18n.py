@@ -15,19 +15,48 @@ def wtforms_translations() -> None:
     """before_request: hand Flask-WTF this process's copy of WTForms' own messages for the locale.
 
     Flask-WTF reads ``request.wtforms_translations`` and otherwise loads the catalogue from disk
-    on every request that builds a form (a sixth of the CPU of taking a comment, issue 8).
+    on every request that builds a form (a sixth of the CPU of taking a comment, issue 8). The
+    language is only settled when a message is needed: an accepted form never asks, so the
+    comment intake does not read the account for its preferred language (auth/identity.py).
     """
     if request.endpoint in (None, "static"):
         return
-    locale = get_locale()
-    key = str(locale)
-    catalogue = _wtforms_catalogues.get(key)
-    if catalogue is None:
-        from babel import support
-        from wtforms.i18n import messages_path
+    request.wtforms_translations = _WTFormsCatalogue()  # type: ignore[attr-defined]
 
-        catalogue = _wtforms_catalogues[key] = support.Translations.load(messages_path(), [locale], domain="wtforms")
-    request.wtforms_translations = catalogue  # type: ignore[attr-defined]
+
+class _WTFormsCatalogue:
+    """WTForms' messages in the request's language, looked up on the first message."""
+
+    _catalogue = None
+
+    def _resolve(self):
+        if self._catalogue is None:
+            locale = get_locale()
+            key = str(locale)
+            catalogue = _wtforms_catalogues.get(key)
+            if catalogue is None:
+                from babel import support
+                from wtforms.i18n import messages_path
+
+                catalogue = _wtforms_catalogues[key] = support.Translations.load(
+                    messages_path(), [locale], domain="wtforms"
+                )
+            self._catalogue = catalogue
+        return self._catalogue
+
+    def ugettext(self, string: str) -> str:
+        return self._resolve().ugettext(string)
+
+    def ungettext(self, singular: str, plural: str, n: int) -> str:
+        return self._resolve().ungettext(singular, plural, n)
+
+
+def chosen_locale() -> str | None:
+    """The language the visitor picked with the switch (a cookie), if any; no database read."""
+    if not has_request_context():
+        return None
+    chosen = request.cookies.get("lang")
+    return chosen if chosen in current_app.config["LANGUAGES"] else None
 
 
 def select_locale() -> str:
@@ -35,8 +64,8 @@ def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    chosen = request.cookies.get("lang")
-    if chosen in languages:
+    chosen = chosen_locale()
+    if chosen:
         return chosen
     preferred = getattr(current_user, "locale", None) if current_user else None
     if preferred in languages:

@@ -56,9 +56,12 @@ def test_citizen_comments_on_an_article_and_gets_a_receipt(client, db, login, ci
     )
     assert response.status_code == 302
     comment = db.session.scalar(select(Comment))
-    assert response.headers["Location"].endswith(f"/comments/{comment.tracking_number}/receipt")
+    assert response.headers["Location"].endswith(f"/comments/{comment.tracking_number}/receipt?submitted=1")
+    # An accepted comment does not rewrite the session cookie (no flash): the receipt says it.
+    assert "Set-Cookie" not in response.headers
     receipt = client.get(response.headers["Location"]).get_data(as_text=True)
     assert comment.tracking_number in receipt
+    assert f"您的意见已提交,编号 {comment.tracking_number}。审核通过后将公开。" in receipt
     assert "待审核" in receipt
     assert "匿名公众" in receipt
     # The receipt e-mail is in the outbox after commit.
