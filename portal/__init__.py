@@ -166,6 +166,8 @@ def _register_cli(app: Flask) -> None:
 
 def _install_hooks(app: Flask) -> None:
 
+    from werkzeug.local import LocalProxy
+
     from portal.auth.identity import confirmed_user
     from portal.auth.models import ROLE_LABELS, Role
     from portal.auth.permissions import enforce_access
@@ -190,8 +192,9 @@ def _install_hooks(app: Flask) -> None:
                 str(ROLE_LABELS.get(Role(code), code)) if code in Role._value2member_map_ else code
             ),
             "current_path": request.full_path.rstrip("?") if request else "/",
-            # A page is drawn with the stored account (it may only have been named by the session).
-            "user": confirmed_user(),
+            # A page is drawn with the stored account (the session may only have named it: rule
+            # signed_in), read when the template first asks; a receipt mail never asks.
+            "user": LocalProxy(confirmed_user),
             "nav_links": nav_links,
             "decision_sections": decision_sections,
         }

@@ -108,7 +108,9 @@ class CommentForm(FlaskForm):
         description=_l("不超过 %(n)s 个字符,支持 Markdown 格式。", n=COMMENT_MAX),
     )
     anonymous = BooleanField(_l("以“匿名公众”身份公开(承办单位仍可看到您的姓名)"))
-    submission_token = HiddenField(validators=[Optional(), _max(TOKEN_MAX)])
+    # A label of its own (never shown): a field without one asks WTForms to translate its name,
+    # which settles the language and reads the account on the comment POST (issue 8).
+    submission_token = HiddenField("", validators=[Optional(), _max(TOKEN_MAX)])
     submit = SubmitField(_l("提交意见"))
 
     def set_articles(self, articles) -> None:

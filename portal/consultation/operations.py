@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -454,8 +453,8 @@ def _store_comments(accepted: list[tuple[int, CommentSubmission, dict]], results
             channel=comment.channel,
             **({"awaiting_confirmation": True} if held else {}),
         )
-        locale = submission.locale or details["author"].locale
-        with force_locale(locale) if locale else nullcontext():
+        locale = submission.locale or details["author"].locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+        with force_locale(locale):
             _send_receipt(details["author"], comment, decision)
     db.session.flush()
 
