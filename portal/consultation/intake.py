@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
-from portal.consultation.operations import CommentSubmission, submit_comments, submit_one
+from portal.consultation.operations import CommentSubmission, ReceiptMail, send_receipts, submit_comments, submit_one
 from portal.core.errors import DomainError
 from portal.core.extensions import db
 
@@ -168,12 +168,19 @@ class Writer:
     def _transaction(self, batch: list[_Job]) -> list[Receipt | DomainError]:
         # A request context of its own for each batch: its transaction begins IMMEDIATE on SQLite
         # (a POST that has not committed yet, core/database.py), e-mail templates render, and the
-        # session is this context's alone.
-        with self.app.test_request_context("/", method="POST"), self._turn():
+        # session is this context's alone. Its objects stay loaded after the commit (they are
+        # only read, for the receipt mails, and the session ends with the batch).
+        with self.app.test_request_context("/", method="POST"):
+            db.session().expire_on_commit = False
+            mails: list[ReceiptMail] = []
             try:
-                results = submit_comments([job.submission for job in batch])
-                outcomes = [r if isinstance(r, DomainError) else _receipt(r) for r in results]
-                db.session.commit()
+                with self._turn():
+                    results = submit_comments([job.submission for job in batch], receipts=mails)
+                    outcomes = [r if isinstance(r, DomainError) else _receipt(r) for r in results]
+                    db.session.commit()
+                # The receipt mails of the committed comments, written outside the writers' lock:
+                # the other process's writer stores its batch meanwhile.
+                send_receipts(mails)
                 return outcomes
             except BaseException:
                 db.session.rollback()

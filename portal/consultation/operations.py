@@ -48,7 +48,7 @@ from portal.consultation.queries import consultation_for
 from portal.core.counters import next_in_year
 from portal.core.errors import DomainError, NotAllowed
 from portal.core.extensions import db
-from portal.core.mail import send_mail
+from portal.core.mail import build_delivery, deliver, send_mail
 from portal.core.models import utcnow
 from portal.decisions.models import Decision, DraftArticle, Stage
 from portal.decisions.permissions import can_view as can_view_decision
@@ -347,13 +347,19 @@ def submit_one(submission: CommentSubmission) -> Comment:
     return result
 
 
-def submit_comments(submissions: list[CommentSubmission]) -> list[Comment | DomainError]:
+def submit_comments(
+    submissions: list[CommentSubmission], *, receipts: list[ReceiptMail] | None = None
+) -> list[Comment | DomainError]:
     """Several citizens' comments in the current transaction, each with its ledger entry and receipt.
 
     The intake (``portal/consultation/intake.py``) hands a batch of forms received at the same
     moment to this in one transaction; ``submit_comment`` hands one. Each result is the stored
     comment (the earlier one for a form sent twice) or the ``DomainError`` that refused that
     comment alone: a refused comment changes nothing and does not affect the others.
+
+    Each receipt mail is queued in this transaction (sent when it commits), or, when the caller
+    passes a ``receipts`` list, left there for the caller to send with ``send_receipts`` after
+    its commit: the intake does that outside the writers' lock (intake.py).
     """
     authors = _users({s.author_id for s in submissions})
     consultations = {
@@ -406,11 +412,13 @@ def submit_comments(submissions: list[CommentSubmission]) -> list[Comment | Doma
             )
         )
     if accepted:
-        _store_comments(accepted, results)
+        _store_comments(accepted, results, receipts)
     return [results[r] if isinstance(r, int) else r for r in results]  # type: ignore[misc]
 
 
-def _store_comments(accepted: list[tuple[int, CommentSubmission, dict]], results: list) -> None:
+def _store_comments(
+    accepted: list[tuple[int, CommentSubmission, dict]], results: list, receipts: list[ReceiptMail] | None
+) -> None:
     """Group, number and insert the accepted comments, then their ledger entries and receipts.
 
     The inserts run in a savepoint: when a form sent twice raced past the check in another
@@ -453,9 +461,16 @@ def _store_comments(accepted: list[tuple[int, CommentSubmission, dict]], results
             channel=comment.channel,
             **({"awaiting_confirmation": True} if held else {}),
         )
-        locale = submission.locale or details["author"].locale or current_app.config["BABEL_DEFAULT_LOCALE"]
-        with force_locale(locale):
-            _send_receipt(details["author"], comment, decision)
+        mail = ReceiptMail(
+            details["author"],
+            comment,
+            decision,
+            submission.locale or details["author"].locale or current_app.config["BABEL_DEFAULT_LOCALE"],
+        )
+        if receipts is None:
+            send_receipts([mail], after_commit=True)
+        else:
+            receipts.append(mail)
     db.session.flush()
 
 
@@ -572,17 +587,41 @@ def release_held_comments(user: User, now: datetime | None = None) -> list:
     return notices
 
 
-def _send_receipt(author: User, comment: Comment, decision: Decision) -> None:
+@dataclass(frozen=True)
+class ReceiptMail:
+    """The receipt mail of a stored comment, in the language it is written in."""
+
+    author: User
+    comment: Comment
+    decision: Decision
+    locale: str
+
+
+def send_receipts(mails: list[ReceiptMail], *, after_commit: bool = False) -> None:
+    """Write the receipt mails: queued for the current transaction's commit (``after_commit``),
+    or delivered now, for comments already committed (the intake, outside the writers' lock)."""
     from portal.notifications.operations import absolute, path_for, render_text
 
-    body = render_text(
-        "consultation/emails/receipt.txt",
-        user=author,
-        comment=comment,
-        decision=decision,
-        link=absolute(path_for("consultation.receipt", tracking=comment.tracking_number)),
-    )
-    send_mail(author.email, str(_l("意见已收到:%(no)s", no=comment.tracking_number)), body)
+    deliveries = []
+    for mail in mails:
+        with force_locale(mail.locale):
+            comment = mail.comment
+            body = render_text(
+                "consultation/emails/receipt.txt",
+                user=mail.author,
+                comment=comment,
+                decision=mail.decision,
+                link=absolute(path_for("consultation.receipt", tracking=comment.tracking_number)),
+            )
+            subject = str(_l("意见已收到:%(no)s", no=comment.tracking_number))
+        if after_commit:
+            send_mail(mail.author.email, subject, body)
+        else:
+            delivery = build_delivery(mail.author.email, subject, body)
+            if delivery is not None:
+                deliveries.append(delivery)
+    if deliveries:
+        deliver(deliveries)
 
 
 def enter_offline_comment(

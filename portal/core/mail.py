@@ -78,15 +78,8 @@ def send_mail(to: str, subject: str, body: str) -> bool:
 
     Returns False (and logs) when the message could not even be built; never raises.
     """
-    if not to or "@" not in to:
-        log.warning("mail to %r not queued: no address", to)
-        return False
-    try:
-        config = current_app.config
-        message = build_message(to, subject, body, sender=config["MAIL_SENDER"])
-        delivery = Delivery(message, str(config["OUTBOX_PATH"]), config.get("SMTP_URL") or None)
-    except Exception:  # a bad address or header must not break the action that sends it
-        log.exception("mail to %r not queued", to)
+    delivery = build_delivery(to, subject, body)
+    if delivery is None:
         return False
     from portal.core.extensions import db
 
@@ -96,6 +89,20 @@ def send_mail(to: str, subject: str, body: str) -> bool:
     session.connection()
     session.info.setdefault(PENDING_KEY, []).append(delivery)
     return True
+
+
+def build_delivery(to: str, subject: str, body: str) -> Delivery | None:
+    """The message and where it goes; None (logged) when it cannot be built. Never raises."""
+    if not to or "@" not in to:
+        log.warning("mail to %r not queued: no address", to)
+        return None
+    try:
+        config = current_app.config
+        message = build_message(to, subject, body, sender=config["MAIL_SENDER"])
+        return Delivery(message, str(config["OUTBOX_PATH"]), config.get("SMTP_URL") or None)
+    except Exception:  # a bad address or header must not break the action that sends it
+        log.exception("mail to %r not queued", to)
+        return None
 
 
 def pending_count() -> int:

@@ -53,7 +53,9 @@ def _count(db) -> int:
     return db.session.scalar(select(func.count(Comment.id)))
 
 
-def test_an_accepted_comment_reads_no_account_in_the_request(client, db, login, citizen, make_consultation, account_reads):
+def test_an_accepted_comment_reads_no_account_in_the_request(
+    client, db, login, citizen, make_consultation, account_reads
+):
     c = make_consultation()
     login(citizen)
     first = _post(client, c.decision.slug)
@@ -140,7 +142,6 @@ def test_a_draft_not_public_is_404_for_an_outsider_and_never_remembered(
 
 def test_only_the_comment_post_gets_a_session_account(app, db, citizen):
     with app.test_request_context("/decisions/x/consultation/comments", method="POST"):
-        app.preprocess_request
         from flask import request
 
         request.url_rule, request.view_args = app.url_map.bind("localhost").match(
@@ -173,7 +174,9 @@ def test_confirmed_user_reads_the_account_once_and_turns_a_stale_one_anonymous(a
         assert not confirmed_user().is_authenticated
 
 
-def test_the_receipt_says_received_only_to_its_author_after_sending(client, db, login, citizen, make_user, make_consultation):
+def test_the_receipt_says_received_only_to_its_author_after_sending(
+    client, db, login, citizen, make_user, make_consultation
+):
     c = make_consultation()
     login(citizen)
     location = _post(client, c.decision.slug).headers["Location"]

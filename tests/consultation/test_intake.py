@@ -90,11 +90,11 @@ def held_writer(batched, monkeypatch):
     sizes: list[int] = []
     real = intake.submit_comments
 
-    def spy(submissions):
+    def spy(submissions, **kwargs):
         sizes.append(len(submissions))
         if len(sizes) == 1:
             release.wait(20)
-        return real(submissions)
+        return real(submissions, **kwargs)
 
     monkeypatch.setattr(intake, "submit_comments", spy)
     return release, sizes
@@ -180,11 +180,11 @@ def test_a_failing_batch_is_retried_one_comment_at_a_time(batched, monkeypatch):
     real = consult.submit_comments
     calls: list[int] = []
 
-    def flaky(submissions):
+    def flaky(submissions, **kwargs):
         calls.append(len(submissions))
         if len(submissions) > 1:
             raise RuntimeError("simulated failure of a batch")
-        return real(submissions)
+        return real(submissions, **kwargs)
 
     monkeypatch.setattr(intake, "submit_comments", flaky)
     writer = intake._writer_for(batched)
@@ -230,6 +230,40 @@ def test_the_receipt_is_written_in_the_citizens_language(batched):
     message = message_from_bytes(path.read_bytes(), policy=default)
     assert message["Subject"].isascii()
     assert "GY-" in message["Subject"]
+
+
+def test_receipt_mails_are_written_after_the_commit_outside_the_writers_lock(batched, monkeypatch):
+    real = intake.send_receipts
+    seen: list[dict] = []
+
+    def spy(mails):
+        writer = intake._writer_for(batched)
+        with batched.app_context():
+            # Another connection sees the comments: the batch has committed.
+            stored = set(db.session.scalars(select(Comment.tracking_number)))
+            db.session.remove()
+        free = True
+        if writer.lock_file is not None:
+            import fcntl
+
+            with open(writer.lock_file.name, "a+b") as other:
+                try:
+                    fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(other, fcntl.LOCK_UN)
+                except BlockingIOError:
+                    free = False
+        seen.append({"numbers": {m.comment.tracking_number for m in mails}, "stored": stored, "free": free})
+        return real(mails)
+
+    monkeypatch.setattr(intake, "send_receipts", spy)
+    with batched.app_context():
+        receipt = intake.submit(submission(batched, 3))
+    (call,) = seen
+    assert call["numbers"] == {receipt.tracking_number}
+    assert receipt.tracking_number in call["stored"]
+    assert call["free"]
+    (path,) = Path(batched.config["OUTBOX_PATH"]).glob("*.eml")
+    assert receipt.tracking_number in message_from_bytes(path.read_bytes(), policy=default)["Subject"]
 
 
 def test_the_form_posts_through_the_writer_without_taking_the_write_lock_first(batched):
