@@ -19,6 +19,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from portal import trace
 from portal.auth.models import User
@@ -476,12 +477,15 @@ def _store_comments(
 
 def _insert_comments(items: list[tuple[CommentSubmission, dict]]) -> list[Comment]:
     """Insert comments (in the order given, numbered in that order) with one flush."""
+    # Duplicate groups first: numbering locks the year's counter row until the commit (on
+    # PostgreSQL another process's batch waits for it), and grouping need not hold it.
+    groups = [dedupe.assign_group(details["consultation"].id, details["text"]).id for _, details in items]
     numbers: dict[int, Iterator[int]] = {}
     for year, count in Counter(details["year"] for _, details in items).items():
         last = next_in_year(TrackingCounter.__table__, year, count)
         numbers[year] = iter(range(last - count + 1, last + 1))
     comments = []
-    for submission, details in items:
+    for (submission, details), group_id in zip(items, groups, strict=True):
         author, consultation, article, year = (details[k] for k in ("author", "consultation", "article", "year"))
         # An unconfirmed address: the comment gets its number and submission time now (the receipt
         # is a promise), but is held out of moderation and every count until the address is confirmed.
@@ -492,6 +496,7 @@ def _insert_comments(items: list[tuple[CommentSubmission, dict]]) -> list[Commen
                 year=year,
                 number=next(numbers[year]),
                 now=details["now"],
+                group_id=group_id,
                 author_id=author.id,
                 anonymous=bool(submission.anonymous),
                 channel="portal",
@@ -506,7 +511,16 @@ def _insert_comments(items: list[tuple[CommentSubmission, dict]]) -> list[Commen
     return comments
 
 
-def _new_comment(consultation: Consultation, *, year: int, number: int, now: datetime, article, **fields) -> Comment:
+def _new_comment(
+    consultation: Consultation,
+    *,
+    year: int,
+    number: int,
+    now: datetime,
+    article,
+    group_id: int | None = None,
+    **fields,
+) -> Comment:
     """A numbered comment in its duplicate group, on the current version (not yet added)."""
     version = consultation.decision.current_version
     return Comment(
@@ -514,7 +528,7 @@ def _new_comment(consultation: Consultation, *, year: int, number: int, now: dat
         year=year,
         number=number,
         tracking_number=f"GY-{year}-{number:06d}",
-        group_id=dedupe.assign_group(consultation.id, fields["body"]).id,
+        group_id=group_id if group_id is not None else dedupe.assign_group(consultation.id, fields["body"]).id,
         created_at=now,
         version_id=version.id if version else None,
         article_anchor=article.anchor if article else None,
@@ -542,7 +556,9 @@ def _users(ids: set[int]) -> dict[int, User]:
             found[uid] = user
     missing = ids - found.keys()
     if missing:
-        found.update((u.id, u) for u in db.session.scalars(select(User).where(User.id.in_(missing))))
+        # The roles only when a check needs them (a draft not yet public): not for every batch.
+        query = select(User).where(User.id.in_(missing)).options(lazyload(User.role_rows))
+        found.update((u.id, u) for u in db.session.scalars(query))
     return found
 
 
