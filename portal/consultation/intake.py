@@ -82,13 +82,17 @@ class Busy(DomainError):
 
 
 def submit(submission: CommentSubmission) -> Receipt:
-    """Store one comment through this process's intake; raises the ``DomainError`` that refused it."""
+    """Store and commit one comment through this process's intake; raises the ``DomainError`` that refused it."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not is_batched(app):
-        return _receipt(submit_one(submission))
-    # The request's own transaction only read (core/database.py begins it without the write
-    # lock): end it, so its connection goes back to the pool while the writer works.
-    db.session.commit()
+        receipt = _receipt(submit_one(submission))
+        db.session.commit()
+        return receipt
+    # The request's own transaction, if the view read anything, only read (core/database.py
+    # begins it without the write lock): end it, so its connection goes back to the pool while
+    # the writer works. An accepted comment usually read nothing: no transaction to end.
+    if db.session().in_transaction():
+        db.session.commit()
     return _writer_for(app).submit(submission, float(app.config.get("COMMENT_INTAKE_TIMEOUT", 60)))
 
 

@@ -19,7 +19,6 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import lazyload
 
 from portal import trace
 from portal.auth.models import User
@@ -556,9 +555,8 @@ def _users(ids: set[int]) -> dict[int, User]:
             found[uid] = user
     missing = ids - found.keys()
     if missing:
-        # The roles only when a check needs them (a draft not yet public): not for every batch.
-        query = select(User).where(User.id.in_(missing)).options(lazyload(User.role_rows))
-        found.update((u.id, u) for u in db.session.scalars(query))
+        # With their roles (one more query for all): the ledger entry names the actor's roles.
+        found.update((u.id, u) for u in db.session.scalars(select(User).where(User.id.in_(missing))))
     return found
 
 

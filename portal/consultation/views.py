@@ -248,9 +248,8 @@ def submit_comment(slug: str):
         locale=chosen_locale(),
     )
     try:
-        # Stored, with its ledger entry and receipt, by this process's intake (intake.py).
+        # Stored and committed, with its ledger entry and receipt, by this process's intake (intake.py).
         receipt = intake.submit(submission)
-        db.session.commit()
     except DomainError as exc:
         if exc.code == "login_required":
             return _login_again(slug)

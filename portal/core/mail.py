@@ -134,9 +134,11 @@ def _discard_after_rollback(session: Session, previous_transaction) -> None:
 def deliver(deliveries: list[Delivery]) -> None:
     """Write to the outbox now, or hand SMTP deliveries to a background thread."""
     by_smtp = [d for d in deliveries if d.smtp_url]
+    folders: set[str] = set()
     for delivery in deliveries:
         if not delivery.smtp_url:
-            _write_outbox(delivery)
+            _write_outbox(delivery, delivery.outbox not in folders)
+            folders.add(delivery.outbox)
     if by_smtp:
         thread = threading.Thread(target=_send_smtp_batch, args=(by_smtp,), name="portal-mail", daemon=True)
         with _threads_lock:
@@ -152,10 +154,11 @@ def wait_for_deliveries(timeout: float = 10.0) -> None:
         thread.join(timeout)
 
 
-def _write_outbox(delivery: Delivery) -> Path | None:
+def _write_outbox(delivery: Delivery, make_folder: bool = True) -> Path | None:
     try:
         folder = Path(delivery.outbox)
-        folder.mkdir(parents=True, exist_ok=True)
+        if make_folder:  # once per delivery batch
+            folder.mkdir(parents=True, exist_ok=True)
         name = f"{utcnow():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:12]}.eml"
         temporary = folder / f".{name}.tmp"
         temporary.write_bytes(delivery.message.as_bytes())
