@@ -16,7 +16,7 @@ search queue and measures the lag until the search service finds all of them.
 Targets (issue 8, this 2-core machine): >= 300 accepted comments/s on SQLite, >= 500 on
 PostgreSQL, no 5xx, zero lost.
 
-    .venv/bin/python bench/surge.py [--accounts 1200] [--per-account 2] [--concurrency 64]
+    .venv/bin/python bench/surge.py [--accounts 2000] [--per-account 2] [--concurrency 64]
                                     [--workers 2] [--threads 16] [--pg postgresql://postgres@127.0.0.1:5432/test]
 """
 
@@ -400,7 +400,7 @@ def publish_and_search(official_id: int, limit_seconds: float = 300) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--accounts", type=int, default=1200)
+    parser.add_argument("--accounts", type=int, default=2000, help="citizen accounts (a few thousand)")
     parser.add_argument("--per-account", type=int, default=2, help="comments each account posts")
     parser.add_argument("--concurrency", type=int, default=64, help="accounts posting at the same time")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
