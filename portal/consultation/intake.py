@@ -182,15 +182,20 @@ class Writer:
                     results = submit_comments([job.submission for job in batch], receipts=mails)
                     outcomes = [r if isinstance(r, DomainError) else _receipt(r) for r in results]
                     db.session.commit()
-                # The receipt mails of the committed comments, written outside the writers' lock:
-                # the other process's writer stores its batch meanwhile.
-                send_receipts(mails)
-                return outcomes
             except BaseException:
                 db.session.rollback()
+                db.session.remove()
                 raise
+            # The receipt mails of the committed comments, written outside the writers' lock: the
+            # other process's writer stores its batch meanwhile. The batch is stored whatever
+            # happens here, so a failure is logged, never retried (that would store it twice).
+            try:
+                send_receipts(mails)
+            except Exception:  # noqa: BLE001 (the comments and their ledger entries are committed)
+                log.exception("comment intake: the receipt mails of a stored batch failed")
             finally:
                 db.session.remove()
+            return outcomes
 
     @contextmanager
     def _turn(self):

@@ -266,6 +266,20 @@ def test_receipt_mails_are_written_after_the_commit_outside_the_writers_lock(bat
     assert receipt.tracking_number in message_from_bytes(path.read_bytes(), policy=default)["Subject"]
 
 
+def test_a_failure_writing_the_receipt_mails_does_not_store_the_batch_twice(batched, monkeypatch):
+    def broken(mails):
+        raise RuntimeError("simulated failure of the mail template")
+
+    monkeypatch.setattr(intake, "send_receipts", broken)
+    writer = intake._writer_for(batched)
+    jobs = [intake._Job(submission(batched, i)) for i in range(2)]  # no form token: a retry would duplicate
+    writer._store(jobs)
+    assert all(job.receipt is not None and job.error is None for job in jobs)
+    with batched.app_context():
+        assert db.session.scalar(select(func.count(Comment.id))) == 2
+        assert verify().ok
+
+
 def test_the_form_posts_through_the_writer_without_taking_the_write_lock_first(batched):
     client = batched.test_client()
     with batched.app_context():
