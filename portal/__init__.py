@@ -165,7 +165,6 @@ def _register_cli(app: Flask) -> None:
 
 
 def _install_hooks(app: Flask) -> None:
-
     from werkzeug.local import LocalProxy
 
     from portal.auth.identity import confirmed_user
