@@ -230,6 +230,30 @@ def log_errors(server: Server, limit: int = 6) -> list[str]:
     return found[:limit]
 
 
+_SPEED_LOOP = (
+    "import time\n"
+    "best = 1e9\n"
+    "for _ in range(5):\n"
+    "    t = time.perf_counter(); sum(i * i for i in range(1_000_000)); best = min(best, time.perf_counter() - t)\n"
+    "print(best * 1000)\n"
+)
+
+
+def machine_speed() -> float:
+    """Milliseconds for a fixed pure-Python loop, run on every CPU at once: the slowest (lower is faster).
+
+    Printed beside every figure, to tell a slower machine from a slower build. On 2026-11-29 the
+    surge figures of one build varied from 189 to 355 comments/s (4.1 to 8.0 ms of gunicorn CPU per
+    comment) while this stayed at 41-49 ms: the spread came from the run (threads contending for
+    the GIL and the writers' lock), not from the machine.
+    """
+    procs = [
+        subprocess.Popen([PYTHON, "-c", _SPEED_LOOP], stdout=subprocess.PIPE, text=True)  # noqa: S603
+        for _ in range(os.cpu_count() or 1)
+    ]
+    return max(float(p.communicate()[0]) for p in procs)
+
+
 def load_average() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.1f} / {five:.1f} / {fifteen:.1f} on {os.cpu_count()} CPUs"

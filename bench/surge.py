@@ -38,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _server import Instance, Server, load_average, log_errors  # noqa: E402
+from _server import Instance, Server, load_average, log_errors, machine_speed  # noqa: E402
 
 PASSWORD = "Surge-2026-bench"  # noqa: S105 (throwaway accounts of a throwaway instance)
 SLUG = "2026-surge-bench"
@@ -433,12 +433,14 @@ def main() -> int:
         print(f"logged in {logins.get(302, 0)}/{len(citizens)} through the form in {login_s:.1f} s: {dict(logins)}")
         citizens = [c for c in citizens if c.cookies and c.csrf]
 
+        speed_before = machine_speed()
         load_before = load_average()
         cpu_before = server.cpu_seconds()
         outcome = asyncio.run(surge(server.base, citizens, args.per_account, args.concurrency))
         cpu = server.cpu_seconds() - cpu_before
         load_after = load_average()
         server.stop()
+        speed_after = machine_speed()
 
         rate = outcome.accepted / outcome.seconds if outcome.seconds else 0
         five_xx = sum(n for s, n in outcome.statuses.items() if isinstance(s, int) and s >= 500)
@@ -448,6 +450,10 @@ def main() -> int:
             f"{len(citizens)} accounts x {args.per_account} comments, {args.concurrency} concurrent"
         )
         print(f"load average before {load_before}; after {load_after}")
+        print(
+            f"machine speed: a fixed Python loop on every CPU at once took {speed_before:.0f} ms before "
+            f"and {speed_after:.0f} ms after (lower is faster; compare runs only at similar speeds)"
+        )
         print(f"accepted {outcome.accepted} comments in {outcome.seconds:.1f} s: {rate:.0f} comments/s")
         if outcome.latencies:
             ms = [x * 1000 for x in outcome.latencies]
