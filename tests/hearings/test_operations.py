@@ -615,7 +615,10 @@ def test_attendance_only_on_the_day_and_only_for_participants(db, official, draw
     with clock_set_to(hearing.starts_at), pytest.raises(DomainError) as stranger:
         operations.mark_attendance(official, hearing, present=[999_999])
     assert stranger.value.code == "unknown_participant"
-    with clock_set_to(hearing.starts_at - timedelta(hours=1)):
+    # An hour before the start, but never before midnight of the hearing's day in Shanghai: a
+    # hearing starting just after midnight there has no earlier hour on its own day.
+    before_start = max(operations.hearing_day_start(hearing), hearing.starts_at - timedelta(hours=1))
+    with clock_set_to(before_start):
         summary = operations.mark_attendance(official, hearing, present=[r.id for r in seated[:-1]])
     assert summary["absent"] == [seated[-1].id]
     assert seated[0].attended is True
