@@ -75,7 +75,7 @@ import weakref
 from collections import Counter, OrderedDict
 from fractions import Fraction
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, insert, or_, select
 
 from portal.core.extensions import db
 
@@ -182,8 +182,11 @@ class _Consultation:
         self.ranked_at = 0
 
     def add(self, group_id: int, digest: str, text: str, length: int) -> None:
-        if group_id in self.groups:
-            return
+        known = self.groups.get(group_id)
+        if known is not None:
+            if known[0] == digest:
+                return
+            self.remove(group_id)  # on SQLite, an id of a rolled-back group given out again
         text = text[:COMPARE_CHARS]
         self.groups[group_id] = (digest, text, length)
         bisect.insort(self.by_hash.setdefault(digest, []), group_id)
@@ -299,7 +302,7 @@ _statements: dict[str, object] = {}
 
 
 def _statement(name: str):
-    """The refresh queries, built once (Core, with bound parameters: the cheapest to run)."""
+    """The queries, built once (Core, with bound parameters: the cheapest to run)."""
     found = _statements.get(name)
     if found is None:
         from portal.consultation.models import CommentGroup
@@ -311,6 +314,11 @@ def _statement(name: str):
         newer = table.c.id >= bindparam("last")
         holes = table.c.id.in_(bindparam("holes", expanding=True))
         found = _statements[name] = {
+            "row": select(table.c.consultation_id, table.c.text_hash).where(table.c.id == bindparam("id")),
+            "rows": select(table.c.id, table.c.consultation_id, table.c.text_hash).where(
+                table.c.id.in_(bindparam("ids", expanding=True))
+            ),
+            "insert": insert(table).returning(table.c.id),
             "top": select(func.max(table.c.id)),
             "newer": columns.where(newer).order_by(table.c.id).limit(REFRESH_LIMIT),
             "holes": columns.where(or_(newer, holes)).order_by(table.c.id).limit(REFRESH_LIMIT),
@@ -379,7 +387,7 @@ def _index(state: _Database, consultation_id: int) -> _Consultation:
     index = _Consultation()
     rows = db.session.execute(
         select(CommentGroup.id, CommentGroup.text_hash, CommentGroup.normalised, CommentGroup.text_length)
-        .where(CommentGroup.consultation_id == consultation_id, CommentGroup.id <= state.last)
+        .where(CommentGroup.consultation_id == consultation_id)
         .order_by(CommentGroup.id.desc())
         .limit(limit)
     ).all()
@@ -395,24 +403,29 @@ def find_group(consultation_id: int, normalised: str):
     """The group a text belongs to, or None when it is new."""
     from portal.consultation.models import CommentGroup
 
-    digest = text_hash(normalised)
     with _lock:
         state, sqlite = _state()
         _refresh(state, sqlite)
-        index = _index(state, consultation_id)
-        while True:
-            group_id = index.exact(digest)
+        group_id = _find(_index(state, consultation_id), consultation_id, normalised, text_hash(normalised), {})
+    return None if group_id is None else db.session.get(CommentGroup, group_id)
+
+
+def _find(index: _Consultation, consultation_id: int, normalised: str, digest: str, known: dict) -> int | None:
+    """The id of the group a text belongs to, checked against its row (``known`` rows first)."""
+    while True:
+        group_id = index.exact(digest)
+        if group_id is None:
+            if len(normalised) < 2 * SHINGLE:
+                return None  # very short texts only group when identical
+            group_id = index.nearest(normalised)
             if group_id is None:
-                if len(normalised) < 2 * SHINGLE:
-                    return None  # very short texts only group when identical
-                group_id = index.nearest(normalised)
-                if group_id is None:
-                    return None
-            group = db.session.get(CommentGroup, group_id)
-            expected = index.groups[group_id][0]
-            if group is not None and group.consultation_id == consultation_id and group.text_hash == expected:
-                return group
-            index.remove(group_id)  # flushed by this session, then rolled back
+                return None
+        row = known.get(group_id)
+        if row is None:
+            row = known[group_id] = db.session.execute(_statement("row"), {"id": group_id}).first()
+        if row is not None and tuple(row) == (consultation_id, index.groups[group_id][0]):
+            return group_id
+        index.remove(group_id)  # flushed by this session, then rolled back
 
 
 #: Shingle sets by text hash, per process: a group's text never changes, and the sets of the
@@ -431,18 +444,41 @@ def _shingles_of(digest: str, text: str) -> frozenset[str]:
 
 
 def assign_group(consultation_id: int, body: str):
-    """The existing group for ``body``, or a new flushed one."""
+    """The existing group for ``body``, or a new one (inserted in the current transaction)."""
     from portal.consultation.models import CommentGroup
 
-    normalised = normalise(body)
-    group = find_group(consultation_id, normalised)
-    if group is None:
-        group = CommentGroup(
-            consultation_id=consultation_id,
-            text_hash=text_hash(normalised),
-            normalised=normalised,
-            text_length=min(len(normalised), COMPARE_CHARS),
-        )
-        db.session.add(group)
-        db.session.flush()
-    return group
+    return db.session.get(CommentGroup, assign_groups([(consultation_id, body)])[0])
+
+
+def assign_groups(items: list[tuple[int, str]]) -> list[int]:
+    """The group ids of ``(consultation id, body)`` pairs, in order: each text joins the group
+    that matches it (an earlier text of the same call included), or starts a new one.
+
+    The groups committed by others are read once per call, not once per text (the intake calls
+    this once per batch); the rows of the exact matches are checked with one query; each new
+    group is inserted (Core, no ORM object) and filed in the index at once, so a later text of
+    the call finds it. If the transaction is rolled back, those entries are phantoms, which
+    ``_find`` notices (the row is gone or holds another text) and ``_refresh`` replaces.
+    """
+    ids = []
+    with _lock:
+        state, sqlite = _state()
+        _refresh(state, sqlite)
+        texts = [(consultation_id, normalise(body)) for consultation_id, body in items]
+        digests = [text_hash(normalised) for _, normalised in texts]
+        exact = {_index(state, c).exact(d) for (c, _), d in zip(texts, digests, strict=True)} - {None}
+        known: dict = {}
+        if exact:
+            rows = db.session.execute(_statement("rows"), {"ids": sorted(exact)}).all()
+            known = {row[0]: (row[1], row[2]) for row in rows}
+        for (consultation_id, normalised), digest in zip(texts, digests, strict=True):
+            index = _index(state, consultation_id)
+            group_id = _find(index, consultation_id, normalised, digest, known)
+            if group_id is None:
+                length = min(len(normalised), COMPARE_CHARS)
+                values = {"consultation_id": consultation_id, "text_hash": digest, "normalised": normalised}
+                group_id = db.session.execute(_statement("insert"), values | {"text_length": length}).scalar_one()
+                known[group_id] = (consultation_id, digest)
+                index.add(group_id, digest, normalised, length)
+            ids.append(group_id)
+    return ids

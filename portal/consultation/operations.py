@@ -478,7 +478,7 @@ def _insert_comments(items: list[tuple[CommentSubmission, dict]]) -> list[Commen
     """Insert comments (in the order given, numbered in that order) with one flush."""
     # Duplicate groups first: numbering locks the year's counter row until the commit (on
     # PostgreSQL another process's batch waits for it), and grouping need not hold it.
-    groups = [dedupe.assign_group(details["consultation"].id, details["text"]).id for _, details in items]
+    groups = dedupe.assign_groups([(details["consultation"].id, details["text"]) for _, details in items])
     numbers: dict[int, Iterator[int]] = {}
     for year, count in Counter(details["year"] for _, details in items).items():
         last = next_in_year(TrackingCounter.__table__, year, count)

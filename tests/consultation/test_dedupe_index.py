@@ -9,7 +9,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.consultation import dedupe
 from portal.consultation.models import CommentGroup
@@ -138,6 +138,50 @@ def test_index_gives_the_brute_force_answer(db, make_consultation, monkeypatch, 
             near += group.text_hash != dedupe.text_hash(normalised)
     assert matched > 50  # the texts do exercise both kinds of match
     assert near > 20
+
+
+def _shape(ids: list[int], before: int) -> list:
+    """Groups that existed by id; groups made by the batch by where each first appears."""
+    first: dict[int, int] = {}
+    return [i if i <= before else ("new", first.setdefault(i, n)) for n, i in enumerate(ids)]
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_a_batch_gets_the_groups_one_by_one_would(db, make_consultation, monkeypatch, seed):
+    """``assign_groups`` (the intake's batches) reads once per batch but answers as one by one."""
+    monkeypatch.setattr(dedupe, "RANK_FROM", 8)
+    here, there = make_consultation().id, make_consultation().id
+    texts = _texts(seed, 240)
+    rng = random.Random(seed)
+    start = made = 0
+    while start < len(texts):
+        size = rng.choice([1, 2, 7, 16, 40])
+        batch = [(here if rng.random() < 0.8 else there, text) for text in texts[start : start + size]]
+        start += size
+        before = db.session.scalar(select(func.max(CommentGroup.id))) or 0
+        probe = db.session.begin_nested()  # the answers one by one, then undone (phantoms in the index)
+        expected = [dedupe.assign_group(consultation_id, text).id for consultation_id, text in batch]
+        probe.rollback()
+        ids = dedupe.assign_groups(batch)
+        assert _shape(ids, before) == _shape(expected, before), batch
+        stored = {g.id: g for g in db.session.scalars(select(CommentGroup).where(CommentGroup.id.in_(ids)))}
+        assert all(stored[i].consultation_id == c for i, (c, _text) in zip(ids, batch, strict=True))
+        made += len({i for i in ids if i > before})
+    assert 50 < made < len(texts)  # both kinds of answer were exercised
+
+
+def test_a_rolled_back_batch_leaves_no_group_behind(db, make_consultation):
+    consultation_id = make_consultation().id
+    texts = ["".join(PHRASES[4:8]), "".join(PHRASES[4:8]) + "呀", "".join(PHRASES[8:12])]
+    nested = db.session.begin_nested()
+    first, again, other = dedupe.assign_groups([(consultation_id, t) for t in texts])
+    assert first == again != other  # the second text joins the group the first made in the batch
+    nested.rollback()
+    # SQLite gives the ids out again, here to other texts: the index must follow the rows.
+    replaced = _insert(db, consultation_id, "".join(PHRASES[14:18]), group_id=first)
+    assert dedupe.assign_groups([(consultation_id, "".join(PHRASES[14:18]) + "啊")]) == [replaced]
+    assert dedupe.assign_groups([(consultation_id, texts[0])]) != [first]
+    assert _found(consultation_id, texts[2]) is None  # its group was rolled back (on SQLite its id is reused)
 
 
 def test_ties_go_to_the_newest_group_and_identical_texts_to_the_oldest(db, make_consultation):
