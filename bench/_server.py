@@ -254,6 +254,25 @@ def machine_speed() -> float:
     return max(float(p.communicate()[0]) for p in procs)
 
 
+def cpu_ticks() -> list[int]:
+    """The machine's CPU time so far, by kind (Linux /proc/stat, in clock ticks); [] elsewhere."""
+    try:
+        with open("/proc/stat") as stat:
+            return [int(x) for x in stat.readline().split()[1:9]]
+    except OSError:
+        return []
+
+
+def cpu_share(before: list[int], after: list[int]) -> str:
+    """How the machine's CPUs spent the time between two ``cpu_ticks`` readings."""
+    if not before or not after:
+        return "not known on this system"
+    user, nice, system, idle, iowait, irq, softirq, steal = (b - a for a, b in zip(before, after, strict=True))
+    total = sum((user, nice, system, idle, iowait, irq, softirq, steal)) or 1
+    parts = {"user": user + nice, "system": system + irq + softirq, "idle": idle + iowait, "stolen": steal}
+    return ", ".join(f"{name} {100 * n / total:.0f}%" for name, n in parts.items())
+
+
 def load_average() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.1f} / {five:.1f} / {fifteen:.1f} on {os.cpu_count()} CPUs"

@@ -38,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _server import Instance, Server, load_average, log_errors, machine_speed  # noqa: E402
+from _server import Instance, Server, cpu_share, cpu_ticks, load_average, log_errors, machine_speed  # noqa: E402
 
 PASSWORD = "Surge-2026-bench"  # noqa: S105 (throwaway accounts of a throwaway instance)
 SLUG = "2026-surge-bench"
@@ -436,7 +436,10 @@ def main() -> int:
         speed_before = machine_speed()
         load_before = load_average()
         cpu_before = server.cpu_seconds()
+        ticks_before, generator_before = cpu_ticks(), time.process_time()
         outcome = asyncio.run(surge(server.base, citizens, args.per_account, args.concurrency))
+        generator = time.process_time() - generator_before
+        share = cpu_share(ticks_before, cpu_ticks())
         cpu = server.cpu_seconds() - cpu_before
         load_after = load_average()
         server.stop()
@@ -467,6 +470,10 @@ def main() -> int:
             print(
                 f"gunicorn used {cpu:.0f} CPU-seconds: {per:.1f} ms per accepted comment, a ceiling of "
                 f"{2000 / per if per else 0:.0f}/s on 2 idle cores (the load generator not counted)"
+            )
+            print(
+                f"the load generator used {generator:.0f} CPU-seconds ({generator / outcome.accepted * 1000:.1f} ms "
+                f"per comment); the machine's CPUs during the surge: {share}"
             )
 
         stored = check_stored(outcome.tracking)
