@@ -18,6 +18,7 @@ from portal.consultation import exports, operations
 from portal.consultation.models import Comment, Consultation, Response
 from portal.core.models import utcnow
 from portal.decisions.models import Stage
+from tests.conftest import PASSWORD
 from tests.consultation.test_operations import _bulk_comments
 
 
@@ -177,8 +178,9 @@ def test_open_form_refuses_short_period_without_reason(client, db, login, offici
     decision = make_decision()
     login(official)
     assert client.get(f"/decisions/{decision.slug}/consultation/open").status_code == 200
-    start = (utcnow() + timedelta(hours=9)).strftime("%Y-%m-%dT%H:%M")  # Beijing time, a little ahead
-    end = (utcnow() + timedelta(hours=8, days=10)).strftime("%Y-%m-%dT%H:%M")
+    now = utcnow()  # one moment for the form and the check (a minute may turn in between)
+    start = (now + timedelta(hours=9)).strftime("%Y-%m-%dT%H:%M")  # Beijing time, a little ahead
+    end = (now + timedelta(hours=8, days=10)).strftime("%Y-%m-%dT%H:%M")
     url = f"/decisions/{decision.slug}/consultation/open"
     refused = client.post(url, data={"starts_at": start, "ends_at": end})
     assert refused.status_code == 400
@@ -188,7 +190,7 @@ def test_open_form_refuses_short_period_without_reason(client, db, login, offici
     assert ok.status_code == 302
     consultation = db.session.scalar(select(Consultation))
     # Entered as Beijing time, stored as UTC.
-    assert consultation.starts_at.strftime("%H:%M") == (utcnow() + timedelta(hours=1)).strftime("%H:%M")
+    assert consultation.starts_at.strftime("%H:%M") == (now + timedelta(hours=1)).strftime("%H:%M")
     page = client.get(f"/decisions/{decision.slug}/consultation").get_data(as_text=True)
     assert "防汛应急需要尽快实施" in page
     assert decision.stage == Stage.CONSULTATION.value
@@ -520,3 +522,31 @@ def test_page_list_parameters_are_bounded_and_never_echoed(client, make_consulta
     huge = client.get(f"/decisions/{c.decision.slug}/consultation?cpage=999999999999")
     assert huge.status_code == 200  # out of bounds means page 1
     assert "一条意见" in huge.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
+def test_comment_form_checks_the_token_once_and_shows_it_again(client, db, citizen, make_consultation, app_config):
+    """The app-wide CSRF check guards the comment POST (the form does not check it twice)."""
+    c = make_consultation()
+    login_page = client.get("/login").get_data(as_text=True)
+    login_token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
+    data = {"email": citizen.email, "password": PASSWORD, "csrf_token": login_token}
+    assert client.post("/login", data=data).status_code == 302
+    url = f"/decisions/{c.decision.slug}/consultation/comments"
+    refused = client.post(url, data={"body": "没有安全令牌的意见", "submission_token": "t-1"})
+    assert refused.status_code == 400
+    assert "安全令牌" in refused.get_data(as_text=True)
+    forged = client.post(url, data={"body": "伪造令牌的意见", "submission_token": "t-2", "csrf_token": "forged"})
+    assert forged.status_code == 400
+    assert comments_count(db) == 0
+    page = client.get(f"/decisions/{c.decision.slug}/consultation").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    # A form refused on its merits is shown again with its message and a token to send it again.
+    empty = client.post(url, data={"body": "  ", "submission_token": "t-3", "csrf_token": token})
+    assert empty.status_code == 400
+    shown = empty.get_data(as_text=True)
+    assert 'name="csrf_token"' in shown
+    assert "此项必填。" in shown
+    accepted = client.post(url, data={"body": "有安全令牌的意见", "submission_token": "t-4", "csrf_token": token})
+    assert accepted.status_code == 302
+    assert comments_count(db) == 1
