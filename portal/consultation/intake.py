@@ -43,10 +43,18 @@ except ImportError:  # not on Windows: SQLite's busy handler alone then
     fcntl = None  # type: ignore[assignment]
 from dataclasses import dataclass, field
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask_babel import lazy_gettext as _l
 
-from portal.consultation.operations import CommentSubmission, ReceiptMail, send_receipts, submit_comments, submit_one
+from portal.consultation.operations import (
+    CommentSubmission,
+    ReceiptMail,
+    load_for_batch,
+    send_receipts,
+    submit_comments,
+    submit_one,
+)
+from portal.core.database import reading
 from portal.core.errors import DomainError
 from portal.core.extensions import db
 
@@ -177,9 +185,17 @@ class Writer:
         with self.app.test_request_context("/", method="POST"):
             db.session().expire_on_commit = False
             mails: list[ReceiptMail] = []
+            submissions = [job.submission for job in batch]
             try:
+                # The accounts, consultations and decisions are read first, in a transaction that
+                # only reads: on SQLite these reads then do not hold the writers' lock (with the
+                # GIL shared with the request threads, each statement there cost milliseconds).
+                with reading():
+                    # Kept on g for the batch: the session's identity map holds its objects weakly.
+                    g.portal_batch_objects = load_for_batch(submissions)
+                    db.session.commit()
                 with self._turn():
-                    results = submit_comments([job.submission for job in batch], receipts=mails)
+                    results = submit_comments(submissions, receipts=mails)
                     outcomes = [r if isinstance(r, DomainError) else _receipt(r) for r in results]
                     db.session.commit()
             except BaseException:

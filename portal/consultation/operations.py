@@ -347,6 +347,21 @@ def submit_one(submission: CommentSubmission) -> Comment:
     return result
 
 
+def load_for_batch(submissions: list[CommentSubmission]) -> list:
+    """Read the accounts, consultations and decisions a batch needs into the session, so that
+    ``submit_comments`` finds them there. The intake calls this before its turn to write, in a
+    transaction of its own that only reads: these reads need not hold the writers' lock.
+
+    Returns the objects read: the caller keeps them until the batch is stored (the session's
+    identity map holds its objects weakly)."""
+    loaded: list = list(_users({s.author_id for s in submissions}).values())
+    for consultation_id in {s.consultation_id for s in submissions}:
+        consultation = db.session.get(Consultation, consultation_id)
+        if consultation is not None:
+            loaded += [consultation, consultation.decision, consultation.decision.current_version]
+    return loaded
+
+
 def submit_comments(
     submissions: list[CommentSubmission], *, receipts: list[ReceiptMail] | None = None
 ) -> list[Comment | DomainError]:

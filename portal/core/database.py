@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -28,6 +31,8 @@ def wants_write_lock() -> bool:
     on the busy timeout instead of failing, while page views keep reading concurrently under WAL.
     """
     if has_request_context():
+        if g.get(READING, False):
+            return False
         # After the request's commit, what is left (the redirect, the flash, attributes expired by
         # the commit) only reads: taking the write lock again would serialise it behind every
         # other writer (measured on comment intake, issue 8). Views commit once.
@@ -50,6 +55,21 @@ def add_reading_endpoint(app: Flask, endpoint: str) -> None:
 
 #: ``g`` flag: this request's outermost transaction has committed.
 COMMITTED = "portal_request_committed"
+#: ``g`` flag: the transaction begun now only reads (``reading``).
+READING = "portal_reading"
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """Within a request context: the transaction begun inside only reads, so on SQLite it begins
+    without the write lock. End it (commit) before leaving; the next transaction of the request
+    begins as the request would begin it (with the write lock for a POST)."""
+    setattr(g, READING, True)
+    try:
+        yield
+    finally:
+        g.pop(READING, None)
+        g.pop(COMMITTED, None)
 
 
 @event.listens_for(Session, "after_commit")

@@ -6,6 +6,7 @@ These tests commit for real (the writer thread has its own connection), on a dat
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
 from email import message_from_bytes
 from email.policy import default
@@ -19,7 +20,7 @@ from portal.auth.models import Department, Role, User
 from portal.consultation import intake
 from portal.consultation import operations as consult
 from portal.consultation.models import Comment, Consultation
-from portal.core.database import wants_write_lock
+from portal.core.database import reading, wants_write_lock
 from portal.core.errors import DomainError
 from portal.core.extensions import db
 from portal.core.models import utcnow
@@ -325,3 +326,58 @@ def test_a_busy_writer_gives_the_citizen_a_clear_page_and_the_same_form_stores_o
     assert again.status_code == 302
     with batched.app_context():
         assert db.session.scalar(select(func.count(Comment.id))) == 1
+
+
+def test_accounts_and_consultations_are_read_before_the_writers_turn(batched, monkeypatch):
+    """Under the writers' lock only what must be there runs: the accounts, roles, consultation and
+    decision of a batch are read before it, in a transaction that begins without the write lock."""
+    from sqlalchemy import event
+
+    writer = intake._writer_for(batched)
+    statements: list[tuple[bool, str]] = []
+    holding = threading.Event()
+    real_turn = writer._turn
+
+    @contextmanager
+    def turn():
+        with real_turn():
+            holding.set()
+            try:
+                yield
+            finally:
+                holding.clear()
+
+    monkeypatch.setattr(writer, "_turn", turn)
+    with batched.app_context():
+        engine = db.engine
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if threading.current_thread() is writer.thread:
+            statements.append((holding.is_set(), " ".join(statement.split())))
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with batched.app_context():
+            receipts = [intake.submit(submission(batched, i)) for i in (1, 2)]
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert all(r.tracking_number for r in receipts)
+    inside = [s for held, s in statements if held]
+    before = [s for held, s in statements if not held]
+    for table in ("user", "user_role", "consultation", "decision", "draft_version"):
+        assert not [s for s in inside if f" FROM {table} " in s or f'FROM "{table}"' in s], table
+        assert [s for s in before if f" FROM {table} " in s or f'FROM "{table}"' in s], table
+    assert any(s.startswith("INSERT INTO comment ") for s in inside)
+    if engine.dialect.name == "sqlite":
+        assert "BEGIN IMMEDIATE" not in before  # the reads do not take SQLite's write lock
+        assert "BEGIN IMMEDIATE" in inside
+    with batched.app_context():
+        assert verify().ok
+
+
+def test_a_reading_transaction_begins_without_the_write_lock_and_the_next_with_it(app):
+    with app.test_request_context("/decisions/x/consultation/comments", method="POST"):
+        assert wants_write_lock() is True
+        with reading():
+            assert wants_write_lock() is False
+        assert wants_write_lock() is True
