@@ -9,11 +9,13 @@ With ``COMMENT_INTAKE = "batched"`` (the default), each worker process has one w
 
 - the request checks the login, the form and the decision with reads only (no write lock), and
   hands the comment, as plain values, to the writer, then waits for its answer;
-- the writer takes every comment waiting at that moment (at most ``BATCH_MAX``) and stores them
-  with ``operations.submit_comments`` in one transaction: each comment with its ledger entry and
-  its receipt mail. It commits, and only then answers each request with its tracking number. A
-  comment refused on its own merits (period closed, empty text) gets its message; the others are
-  not affected;
+- the writer takes every comment waiting at that moment (at most ``BATCH_MAX``), reads the
+  accounts, consultations and decisions they need in a transaction that only reads
+  (``load_for_batch``), then takes its turn (on SQLite a file lock the worker processes share) and
+  stores them with ``operations.submit_comments`` in one transaction: each comment with its
+  ledger entry. It commits, ends its turn, writes the receipt mails, and then answers each
+  request with its tracking number. A comment refused on its own merits (period closed, empty
+  text) gets its message; the others are not affected;
 - if the batch fails for another reason, it is rolled back and retried one comment per
   transaction, so one bad comment cannot take others down with it.
 
@@ -190,6 +192,8 @@ class Writer:
                 # The accounts, consultations and decisions are read first, in a transaction that
                 # only reads: on SQLite these reads then do not hold the writers' lock (with the
                 # GIL shared with the request threads, each statement there cost milliseconds).
+                # On PostgreSQL they came before any lock already; measured, the second
+                # transaction cost nothing there (152 and 196/s with it, 133 and 185/s without).
                 with reading():
                     # Kept on g for the batch: the session's identity map holds its objects weakly.
                     g.portal_batch_objects = load_for_batch(submissions)
