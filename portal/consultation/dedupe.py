@@ -38,8 +38,10 @@ process keeps an in-memory index of the groups of the consultations it recently 
   then it stays): amortised a constant cost per group. Any fixed order gives the same result.
 
 Keeping it current: group rows never change after insert, and every call runs in the write
-transaction, so it sees all committed groups (and the ones its own session flushed). One
-query per call reads the groups of *all* consultations with an id above the highest id seen,
+transaction, so it sees all committed groups (and the ones its own session flushed). A call
+is one batch of texts (``assign_groups``; the intake's writer makes one per batch), and the
+groups the call itself inserts are filed in the index as they are made. One query per call
+reads the groups of *all* consultations with an id above the highest id seen,
 plus the "holes": ids below it that were missing (rows of transactions still in flight, which
 on PostgreSQL may commit after a higher id did, or rows rolled back). Holes are asked again
 until they show up or ``SETTLE_SECONDS`` pass (on the first call, the last ``START_MARGIN`` ids
