@@ -542,7 +542,7 @@ def _new_comment(
         year=year,
         number=number,
         tracking_number=f"GY-{year}-{number:06d}",
-        group_id=group_id if group_id is not None else dedupe.assign_group(consultation.id, fields["body"]).id,
+        group_id=group_id if group_id is not None else dedupe.assign_groups([(consultation.id, fields["body"])])[0],
         created_at=now,
         version_id=version.id if version else None,
         article_anchor=article.anchor if article else None,

@@ -63,13 +63,14 @@ READING = "portal_reading"
 def reading() -> Iterator[None]:
     """Within a request context: the transaction begun inside only reads, so on SQLite it begins
     without the write lock. End it (commit) before leaving; the next transaction of the request
-    begins as the request would begin it (with the write lock for a POST)."""
+    begins as it would have begun before (with the write lock for a POST not yet committed)."""
+    committed = g.get(COMMITTED, False)
     setattr(g, READING, True)
     try:
         yield
     finally:
         g.pop(READING, None)
-        g.pop(COMMITTED, None)
+        setattr(g, COMMITTED, committed)  # the reading transaction's commit does not count
 
 
 @event.listens_for(Session, "after_commit")

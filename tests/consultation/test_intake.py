@@ -399,3 +399,12 @@ def test_a_reading_transaction_begins_without_the_write_lock_and_the_next_with_i
         with reading():
             assert wants_write_lock() is False
         assert wants_write_lock() is True
+        # A request that had committed before stays so: its later transactions only read.
+        from flask import g
+
+        from portal.core.database import COMMITTED
+
+        setattr(g, COMMITTED, True)
+        with reading():
+            assert wants_write_lock() is False
+        assert wants_write_lock() is False
