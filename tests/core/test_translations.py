@@ -5,15 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
-METHODS = [
-    ("portal/**.py", "python"),
-    ("templates/**.html", "jinja2"),
-]
-OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.do"}}
+# What `make translations` extracts (babel.cfg), so this test checks the same files.
+with (ROOT / "babel.cfg").open() as _cfg:
+    METHODS, OPTIONS = parse_mapping_cfg(_cfg)
 
 
 def _source_messages() -> dict[str, str]:
@@ -37,6 +36,16 @@ def test_every_ui_string_has_an_english_translation():
     }
     missing = {msgid: where for msgid, where in _source_messages().items() if msgid not in translated}
     assert not missing, f"{len(missing)} untranslated, e.g. {list(missing.items())[:10]}"
+
+
+def test_every_template_kind_is_extracted():
+    """The mail templates (.txt) were once left out of babel.cfg, so English mails were half Chinese."""
+    from fnmatch import fnmatch
+
+    kinds = {p.suffix for p in (ROOT / "templates").rglob("*") if p.is_file()}
+    assert kinds, "no templates found"
+    for suffix in kinds:
+        assert any(fnmatch(f"templates/x/y{suffix}", pattern) for pattern, _method in METHODS), suffix
 
 
 def test_placeholders_survive_translation():
