@@ -45,7 +45,7 @@ except ImportError:  # not on Windows: SQLite's busy handler alone then
     fcntl = None  # type: ignore[assignment]
 from dataclasses import dataclass, field
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
 from portal.consultation.operations import (
@@ -195,11 +195,11 @@ class Writer:
                 # On PostgreSQL they came before any lock already; measured, the second
                 # transaction cost nothing there (152 and 196/s with it, 133 and 185/s without).
                 with reading():
-                    # Kept on g for the batch: the session's identity map holds its objects weakly.
-                    g.portal_batch_objects = load_for_batch(submissions)
+                    # Kept until the batch is stored: the session's identity map holds its objects weakly.
+                    reads = load_for_batch(submissions)
                     db.session.commit()
                 with self._turn():
-                    results = submit_comments(submissions, receipts=mails)
+                    results = submit_comments(submissions, receipts=mails, reads=reads)
                     outcomes = [r if isinstance(r, DomainError) else _receipt(r) for r in results]
                     db.session.commit()
             except BaseException:

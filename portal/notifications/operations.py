@@ -13,7 +13,9 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from flask import current_app, has_request_context, render_template, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, get_translations
+from jinja2 import pass_context
+from markupsafe import Markup
 from sqlalchemy import delete, select, update
 
 from portal.auth.models import User
@@ -41,6 +43,56 @@ def render_text(template: str, **context) -> str:
         return render_template(template, **context)
     with current_app.test_request_context("/"):
         return render_template(template, **context)
+
+
+#: app.extensions key: the gettext callables of ``render_mail``, by catalogue.
+_MAIL_GETTEXT = "portal_mail_gettext"
+
+
+def render_mail(template: str, **context) -> str:
+    """A mail template, in the current locale, rendered with only what it is given.
+
+    ``render_text`` goes through Flask's ``render_template`` (context processors, signals), and
+    each ``_()`` through Flask-Babel's search for the current catalogue; a receipt per comment made
+    that a sixth of the intake writer's time (issue 8). This renders the template with the app's
+    environment and hands it ``gettext`` and ``ngettext`` bound to the current catalogue (the
+    template's context comes before the environment's globals). Mail templates use what they are
+    passed, the environment's filters and globals (``url_for``) and ``_``: nothing from the page
+    context processors.
+    """
+    translations = get_translations()
+    cache = current_app.extensions.setdefault(_MAIL_GETTEXT, {})
+    found = cache.get(id(translations))
+    if found is None or found[0] is not translations:
+        if len(cache) > 32:
+            cache.clear()
+        found = cache[id(translations)] = (translations, _bound_gettext(translations))
+    compiled = current_app.jinja_env.get_template(template)
+    if has_request_context():
+        return compiled.render(**found[1], **context)
+    with current_app.test_request_context("/"):  # url_for in a template needs one
+        return compiled.render(**found[1], **context)
+
+
+def _bound_gettext(translations) -> dict:
+    """Jinja's "newstyle" gettext and ngettext (as Flask-Babel installs them) for one catalogue."""
+
+    @pass_context
+    def gettext(context, string: str, **variables) -> str:
+        text = translations.ugettext(string)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 (our own catalogue, as Jinja's i18n extension does)
+        return text % variables
+
+    @pass_context
+    def ngettext(context, singular: str, plural: str, number: int, **variables) -> str:
+        variables.setdefault("num", number)
+        text = translations.ungettext(singular, plural, number)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 (our own catalogue, as Jinja's i18n extension does)
+        return text % variables
+
+    return {"gettext": gettext, "ngettext": ngettext}
 
 
 def absolute(path: str) -> str:

@@ -264,3 +264,56 @@ def test_parse_smtp_url(url, expected):
 def test_parse_smtp_url_refuses(url):
     with pytest.raises(ValueError, match="mail URL"):
         mail.parse_smtp_url(url)
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+@pytest.mark.parametrize("held", [False, True])
+def test_render_mail_writes_what_render_text_writes(app, db, make_consultation, make_comment, citizen, locale, held):
+    """The intake's receipt renders with the catalogue bound directly (render_mail): the same text as
+    through Flask's render_template, in each language, and the app's own gettext is left alone."""
+    from flask_babel import force_locale, gettext
+
+    comment = make_comment(make_consultation(), author=citizen, article="art-1")
+    if held:
+        comment.status = "unconfirmed"
+    context = {
+        "user": citizen,
+        "comment": comment,
+        "decision": comment.consultation.decision,
+        "link": "https://portal.example.cn/x",
+    }
+    globals_before = dict(app.jinja_env.globals)
+    with app.test_request_context("/"), force_locale(locale):
+        fast = operations.render_mail("consultation/emails/receipt.txt", **context)
+        assert fast == operations.render_text("consultation/emails/receipt.txt", **context)
+    assert comment.tracking_number in fast
+    assert citizen.display_name in fast
+    assert ("Your comment" in fast or "received" in fast) == (locale == "en")
+    assert ("尚未确认" in fast or "not been confirmed" in fast or "not yet confirmed" in fast) == held
+    assert app.jinja_env.globals == globals_before
+    other = "zh_CN" if locale == "en" else "en"
+    with app.test_request_context("/"), force_locale(other):
+        # The app's templates still translate into whatever locale is current.
+        assert app.jinja_env.from_string("{{ _('意见已收到:%(no)s', no='1') }}").render() == gettext(
+            "意见已收到:%(no)s", no="1"
+        )
+
+
+@pytest.mark.parametrize(
+    ("to", "subject"),
+    [
+        ("a@example.cn", "意见已收到:GY-2026-000123"),
+        ("citizen000123@surge-bench.cn", "Comment received: GY-2026-000123"),
+        ("x" * 90 + "@example.cn", "Hearing time changed: " + "a long title " * 12),
+        ("b@example.cn", "听证会时间变更:" + "很长的标题" * 20),
+        ("c@example.cn", "mixed 中文 and ASCII " * 6),
+    ],
+)
+def test_messages_are_written_as_compat32_writes_them(to, subject):
+    """The mail policy writes short ASCII headers without email.header (issue 8, speed): the bytes
+    are exactly what compat32 gives, for short and long, ASCII and Chinese headers."""
+    from email import policy
+
+    message = mail.build_message(to, subject, "正文。\n" * 30, sender="noreply@portal.example.cn")
+    assert message.as_bytes() == message.as_bytes(policy=policy.compat32)
+    assert message_from_bytes(message.as_bytes(), policy=default)["Subject"] == " ".join(subject.split())
