@@ -70,10 +70,11 @@ def init_app(app: Flask) -> None:
     from portal.core.hooks import add_listener
 
     add_listener(app, "user.email_confirmed", release_held_comments)
-    from portal.consultation.intake import MODES, is_batched
+    from portal.consultation.intake import MODES, Arrivals, is_batched
     from portal.core.database import add_reading_endpoint
 
     if app.config.get("COMMENT_INTAKE", "batched") not in MODES:
         raise ValueError(f"COMMENT_INTAKE must be one of {', '.join(MODES)}, not {app.config['COMMENT_INTAKE']!r}")
     if is_batched(app):
         add_reading_endpoint(app, "consultation.submit_comment")
+        app.wsgi_app = Arrivals(app, app.wsgi_app)  # type: ignore[method-assign]

@@ -380,6 +380,11 @@ class BatchReads:
     #: The ORM objects read, kept alive until the batch is stored (the session holds them weakly).
     objects: list
 
+    def merged(self, other: BatchReads) -> BatchReads:
+        return BatchReads(
+            self.authors | other.authors, self.consultations | other.consultations, self.objects + other.objects
+        )
+
 
 def load_for_batch(submissions: list[CommentSubmission]) -> BatchReads:
     """Read the accounts, consultations and decisions a batch needs, for ``submit_comments``.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from contextlib import contextmanager
 from datetime import timedelta
 from email import message_from_bytes
@@ -409,3 +410,133 @@ def test_a_reading_transaction_begins_without_the_write_lock_and_the_next_with_i
         with reading():
             assert wants_write_lock() is False
         assert wants_write_lock() is False
+
+
+@pytest.fixture
+def batch_sizes(batched, monkeypatch):
+    """The size of every batch the writer stores."""
+    sizes: list[int] = []
+    real = intake.submit_comments
+
+    def spy(submissions, **kwargs):
+        sizes.append(len(submissions))
+        return real(submissions, **kwargs)
+
+    monkeypatch.setattr(intake, "submit_comments", spy)
+    return sizes
+
+
+def test_the_writer_waits_for_comments_already_on_their_way(batched, batch_sizes, monkeypatch):
+    """Two requests have arrived; the first hands its comment over, the second a moment later: one
+    batch. The writer stops waiting as soon as nobody else is on the way, not at the time limit."""
+    monkeypatch.setattr(intake, "GATHER_WAIT", 5.0)
+    writer = intake._writer_for(batched)
+    writer.arrive()
+    writer.arrive()
+    results: list = []
+
+    def send(i: int) -> None:
+        with batched.app_context():
+            results.append(writer.submit(submission(batched, i), 20, arrived=True))
+
+    started = time.monotonic()
+    first = threading.Thread(target=send, args=(0,))
+    first.start()
+    time.sleep(0.2)
+    assert not results  # still waiting for the second
+    second = threading.Thread(target=send, args=(1,))
+    second.start()
+    first.join(20)
+    second.join(20)
+    assert len(results) == 2
+    assert batch_sizes == [2]
+    assert time.monotonic() - started < 4
+    assert writer.arriving == 0
+
+
+def test_a_quiet_site_does_not_wait(batched, batch_sizes, monkeypatch):
+    monkeypatch.setattr(intake, "GATHER_WAIT", 5.0)
+    started = time.monotonic()
+    with batched.app_context():
+        assert intake.submit(submission(batched, 2)).tracking_number
+    assert time.monotonic() - started < 4
+    assert batch_sizes == [1]
+
+
+def test_the_wait_for_comments_on_their_way_is_bounded(batched, batch_sizes, monkeypatch):
+    """A request counted as arriving that never hands a comment over delays a batch by GATHER_WAIT at most."""
+    monkeypatch.setattr(intake, "GATHER_WAIT", 0.3)
+    writer = intake._writer_for(batched)
+    writer.arrive()
+    try:
+        started = time.monotonic()
+        with batched.app_context():
+            assert intake.submit(submission(batched, 3)).tracking_number
+        assert 0.25 <= time.monotonic() - started < 5
+    finally:
+        writer.leave()
+    assert batch_sizes == [1]
+
+
+def test_comment_requests_are_counted_from_arrival_until_they_hand_over_or_leave(batched):
+    """Through the app: accepted, refused and unknown-decision POSTs all leave the count at zero,
+    and the counted path is the comment form's own (the pattern follows the route)."""
+    from flask import url_for
+
+    with batched.test_request_context():
+        path = url_for("consultation.submit_comment", slug="intake-test")
+    assert intake.COMMENT_PATH.match(path)
+    client = batched.test_client()
+    with batched.app_context():
+        email = db.session.get(User, batched.extensions["test_ids"]["citizens"][4]).email
+    assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
+    writer = intake._writer_for(batched)
+    seen: list[int] = []
+    real_submit = writer.submit
+
+    def spy(*args, **kwargs):
+        seen.append(writer.arriving)  # this request is still counted until its comment is queued
+        return real_submit(*args, **kwargs)
+
+    writer.submit = spy
+    try:
+        ok = client.post(path, data={"body": "计数测试的意见。", "article": "", "submission_token": "n-1"})
+        assert ok.status_code == 302
+        assert seen == [1]
+        assert writer.arriving == 0
+        assert client.post(path, data={"body": "", "article": "", "submission_token": "n-2"}).status_code == 400
+        assert writer.arriving == 0
+        assert client.post("/decisions/no-such/consultation/comments", data={"body": "x"}).status_code == 404
+        assert writer.arriving == 0
+    finally:
+        del writer.submit
+
+
+def test_comments_that_arrive_during_the_wait_for_the_turn_join_the_batch(batched, batch_sizes, monkeypatch):
+    """The other process's writer holds the turn; comments queued meanwhile are stored with the
+    batch that was waiting, not in a turn of their own."""
+    writer = intake._writer_for(batched)
+    waiting = threading.Event()
+    go = threading.Event()
+    real_turn = writer._turn
+
+    @contextmanager
+    def turn():
+        waiting.set()
+        go.wait(20)
+        with real_turn():
+            yield
+
+    monkeypatch.setattr(writer, "_turn", turn)
+    threads, results = submit_all(batched, [submission(batched, 5)])
+    assert waiting.wait(20)
+    more_threads, more = submit_all(batched, [submission(batched, i) for i in (6, 7, 8)])
+    deadline = time.monotonic() + 20
+    while writer.jobs.qsize() < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go.set()
+    for thread in threads + more_threads:
+        thread.join(20)
+    assert batch_sizes == [4]
+    receipts = results + more
+    assert len({r.tracking_number for r in receipts}) == 4
