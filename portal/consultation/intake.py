@@ -249,7 +249,6 @@ class Writer:
                 # On PostgreSQL they came before any lock already; measured, the second
                 # transaction cost nothing there (152 and 196/s with it, 133 and 185/s without).
                 with reading():
-                    # Kept until the batch is stored: the session's identity map holds its objects weakly.
                     reads = load_for_batch(submissions)
                     db.session.commit()
                 with self._turn():

@@ -549,3 +549,33 @@ def trace_ok() -> bool:
     from portal.trace import verify
 
     return verify().ok
+
+
+def test_a_comment_is_on_the_newest_published_version_and_its_article(db, make_consultation, official, citizen):
+    """The intake reads the consultation with one plain query (CommentTarget): the version it picks
+    is the decision's current one (the newest published; a newer draft does not count), and an
+    article is looked up in that version."""
+    from portal.decisions import operations as decisions
+
+    consultation = make_consultation()
+    decision = consultation.decision
+    second = decisions.create_version(
+        official, decision, body="第一条 新的第一条。\n\n第二条 新增的第二条。", explanation="改"
+    )
+    decisions.publish_version(official, second)
+    decisions.create_version(official, decision, body="第一条 还在起草。", explanation="草稿")
+    db.session.commit()
+    db.session.refresh(decision)
+    assert decision.current_version.id == second.id
+    [target] = operations.load_for_batch(
+        [operations.CommentSubmission(author_id=citizen.id, consultation_id=consultation.id, body="x")]
+    ).targets.values()
+    assert target.decision.current_version_id == second.id
+    assert (target.starts_at, target.ends_at) == (consultation.starts_at, consultation.ends_at)
+    assert (target.decision.slug, target.decision.department_id) == (decision.slug, decision.department_id)
+    comment = operations.submit_comment(citizen, consultation, body="针对新版本第二条。", article_anchor="art-2")
+    assert comment.version_id == second.id
+    assert comment.article_label == "第二条"
+    with pytest.raises(DomainError) as refused:
+        operations.submit_comment(citizen, consultation, body="不存在的条款。", article_anchor="art-9")
+    assert refused.value.code == "unknown_article"
