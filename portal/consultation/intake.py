@@ -15,8 +15,8 @@ With ``COMMENT_INTAKE = "batched"`` (the default), each worker process has one w
   consultations and decisions they need in a transaction that only reads (``load_for_batch``),
   then takes its turn (on SQLite a file lock the worker processes share), adds the comments that
   came meanwhile, and stores them with ``operations.submit_comments`` in one transaction: each
-  comment with its ledger entry. It commits, ends its turn, writes the receipt mails, and then answers each
-  request with its tracking number. A comment refused on its own merits (period closed, empty
+  comment with its ledger entry. It commits, ends its turn, writes the receipt mails, and then
+  answers each request with its tracking number. A comment refused on its own merits (period closed, empty
   text) gets its message; the others are not affected;
 - if the batch fails for another reason, it is rolled back and retried one comment per
   transaction, so one bad comment cannot take others down with it.
@@ -186,9 +186,10 @@ class Writer:
         process that are on their way (at most ``GATHER_WAIT`` seconds more).
 
         Each batch costs about 10 ms whatever its size (issue 8). Without waiting, a writer that
-        had just answered a full batch took the first comment of the next round alone, while the
-        requests just freed were still reading their forms: under a surge most batches held one
-        comment. On a quiet site nobody is on the way and a comment is stored at once.
+        had just answered a batch took the first comment of the next round at once, while the
+        request threads just freed were still reading their forms: under a surge batches
+        averaged 8 comments, 14 with the wait. On a quiet site nobody is on the way and a comment
+        is stored at once.
         """
         batch = [first]
         deadline = None
@@ -274,11 +275,11 @@ class Writer:
 
     def _top_up(self, batch: list[_Job], submissions: list, reads: BatchReads) -> BatchReads:
         """Add the comments that arrived while this writer waited for its turn to the batch (in
-        place), with what they need read (one query, in the turn).
+        place), with what they need read (read in the turn).
 
         Under a surge on SQLite the two processes' writers take turns, and the comments that
-        arrive during one turn used to wait for the next: batches averaged 8 comments, and each
-        batch costs about 10 ms whatever its size (issue 8). Topped up, they reach ``BATCH_MAX``.
+        arrived during the other's turn waited for the next one, in a batch of their own; each
+        batch costs about 10 ms whatever its size (issue 8).
         """
         more: list[_Job] = []
         while len(batch) + len(more) < BATCH_MAX:
