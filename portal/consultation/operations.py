@@ -416,9 +416,7 @@ def load_for_batch(submissions: list[CommentSubmission]) -> BatchReads:
 
     The intake calls this before its turn to write, in a transaction of its own that only reads:
     these reads need not hold the writers' lock."""
-    return BatchReads(
-        _authors({s.author_id for s in submissions}), _targets({s.consultation_id for s in submissions})
-    )
+    return BatchReads(_authors({s.author_id for s in submissions}), _targets({s.consultation_id for s in submissions}))
 
 
 def submit_comments(
