@@ -59,7 +59,8 @@ class _Compat32(Compat32):
     """``compat32``, except that a short plain-ASCII header value is written as it is.
 
     ``compat32`` runs every header through ``email.header.Header`` to fold it, which gives the
-    same line for such a value and was two thirds of the cost of writing a receipt mail (issue 8).
+    same line for such a value and was two thirds of the cost of turning a message into bytes
+    (0.136 ms against 0.050 ms, issue 8).
     """
 
     def _fold(self, name, value, sanitize):
