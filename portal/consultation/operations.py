@@ -50,9 +50,10 @@ from portal.core.errors import DomainError, NotAllowed
 from portal.core.extensions import db
 from portal.core.mail import build_delivery, deliver, send_mail
 from portal.core.models import utcnow
-from portal.decisions.models import Decision, DraftArticle, DraftVersion, Stage, VersionStatus
+from portal.decisions.models import Decision, DraftArticle, Stage
 from portal.decisions.permissions import can_view as can_view_decision
 from portal.decisions.permissions import is_public
+from portal.decisions.queries import current_version_id
 from portal.trace import INTERNAL
 
 #: A consultation longer than this is surely a typing mistake.
@@ -612,14 +613,11 @@ def _new_comment(
     )
 
 
-def _create_comment(consultation: Consultation, *, now: datetime, **fields) -> Comment:
+def _create_comment(consultation_id: int, version_id: int | None, *, now: datetime, **fields) -> Comment:
     """Group, number and insert one comment (inside a savepoint, so a lost race leaves nothing behind)."""
     year = local_year(now)
     with db.session.begin_nested():
-        version = consultation.decision.current_version
-        comment = _new_comment(
-            consultation.id, version.id if version else None, year=year, number=_next_number(year), now=now, **fields
-        )
+        comment = _new_comment(consultation_id, version_id, year=year, number=_next_number(year), now=now, **fields)
         db.session.add(comment)
         db.session.flush()
     return comment
@@ -663,14 +661,6 @@ def _targets(ids: set[int]) -> dict[int, CommentTarget]:
     """The consultations with these ids, with their decisions and current versions, in one query."""
     if not ids:
         return {}
-    current = (
-        select(DraftVersion.id)
-        .where(DraftVersion.decision_id == Decision.id, DraftVersion.status == VersionStatus.PUBLISHED.value)
-        .order_by(DraftVersion.number.desc())
-        .limit(1)
-        .correlate(Decision)
-        .scalar_subquery()
-    )
     query = (
         select(
             Consultation.id,
@@ -681,7 +671,7 @@ def _targets(ids: set[int]) -> dict[int, CommentTarget]:
             Decision.title,
             Decision.department_id,
             Decision.stage,
-            current,
+            current_version_id(),
         )
         .join(Decision, Decision.id == Consultation.decision_id)
         .where(Consultation.id.in_(ids))
@@ -797,9 +787,11 @@ def enter_offline_comment(
         raise DomainError(_l("姓名不能超过 %(n)s 个字符。", n=SENDER_MAX), code="too_long")
     text = _body(body)
     version = decision.current_version
-    article = _article(version.id if version else None, article_anchor)
+    version_id = version.id if version else None
+    article = _article(version_id, article_anchor)
     comment = _create_comment(
-        consultation,
+        consultation.id,
+        version_id,
         now=now,
         author_id=None,
         anonymous=bool(anonymous),

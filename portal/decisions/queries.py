@@ -51,6 +51,18 @@ def has_published_version():
     return exists().where(DraftVersion.decision_id == Decision.id, DraftVersion.status == VersionStatus.PUBLISHED.value)
 
 
+def current_version_id():
+    """SQL twin of ``Decision.current_version``: the id of the newest published version, or NULL."""
+    return (
+        select(DraftVersion.id)
+        .where(DraftVersion.decision_id == Decision.id, DraftVersion.status == VersionStatus.PUBLISHED.value)
+        .order_by(DraftVersion.number.desc())
+        .limit(1)
+        .correlate(Decision)
+        .scalar_subquery()
+    )
+
+
 _PUBLICLY_VISIBLE = None
 
 
