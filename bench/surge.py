@@ -9,9 +9,11 @@ kept per account), then the accounts post ``--per-account`` comments each throug
 form, ``--concurrency`` at a time. A comment counts as accepted when the POST answers with the
 redirect to its receipt (the receipt page itself is not fetched).
 
-Then it checks that every tracking number handed out is in the database with its ledger entry,
-that ``flask trace verify`` passes, publishes every comment through the operations, drains the
-search queue and measures the lag until the search service finds all of them.
+Then it waits for the receipt mails (the intake writes them once the surge has passed, at the
+latest 30 s after they were queued), reports how long they took and the CPU they cost, and checks
+that every tracking number handed out was mailed once, that it is in the database with its
+ledger entry, that ``flask trace verify`` passes, publishes every comment through the operations,
+drains the search queue and measures the lag until the search service finds all of them.
 
 Targets (issue 8, this 2-core machine): >= 300 accepted comments/s on SQLite, >= 500 on
 PostgreSQL, no 5xx, zero lost.
@@ -45,6 +47,7 @@ SLUG = "2026-surge-bench"
 TARGETS = {"SQLite": 300, "PostgreSQL": 500}
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 RECEIPT_RE = re.compile(r"/comments/([A-Z]+-\d{4}-\d+)/receipt")
+RECEIPT_NUMBER_RE = re.compile(r"[A-Z]+-\d{4}-\d+")
 DRAFT = """# 第一章 总则
 
 第一条 为规范本市突发事件应急响应,提高应对能力,制定本办法。
@@ -298,6 +301,42 @@ async def surge(base: str, citizens: list[Citizen], per_account: int, concurrenc
     return outcome
 
 
+def wait_for_receipts(server: Server, outbox: Path, expected: int, limit_seconds: float) -> dict:
+    """Wait until the outbox holds ``expected`` mails (the receipts: logging in sends none), at most
+    ``limit_seconds``; the time it took after the surge's last answer and gunicorn's CPU meanwhile.
+
+    The intake queues each receipt in the comment's transaction and its sender writes them once
+    the writer is quiet (intake.ReceiptSender), so under a surge their cost comes after it."""
+    started, cpu_before = time.perf_counter(), server.cpu_seconds()
+    count = 0
+    while time.perf_counter() - started < limit_seconds:
+        count = sum(1 for _ in outbox.glob("*.eml")) if outbox.exists() else 0
+        if count >= expected:
+            break
+        time.sleep(0.1)
+    lag, cpu = time.perf_counter() - started, server.cpu_seconds() - cpu_before
+    return {"count": count, "lag_seconds": lag, "cpu_seconds": cpu}
+
+
+def check_receipts(outbox: Path, tracking: list[str]) -> dict:
+    """Every tracking number handed out has exactly one receipt mail (its number is in the subject)."""
+    from email import message_from_bytes
+    from email.policy import default
+
+    handed_out = set(tracking)
+    mailed: Counter[str] = Counter()
+    for path in outbox.glob("*.eml") if outbox.exists() else ():
+        subject = str(message_from_bytes(path.read_bytes(), policy=default)["Subject"] or "")
+        found = RECEIPT_NUMBER_RE.search(subject)
+        mailed[found.group(0) if found else subject] += 1
+    return {
+        "handed_out": len(handed_out),
+        "mailed": sum(1 for number in handed_out if mailed[number] == 1),
+        "extra": sum(n for number, n in mailed.items() if number not in handed_out)
+        + sum(n - 1 for number, n in mailed.items() if number in handed_out and n > 1),
+    }
+
+
 def check_stored(tracking: list[str]) -> dict:
     """Every tracking number handed out is stored, with its ``comment.accepted`` ledger entry."""
     from sqlalchemy import func, select
@@ -410,6 +449,7 @@ def main() -> int:
     parser.add_argument("--pg", metavar="URL", help="PostgreSQL server to create a throwaway database on")
     parser.add_argument("--keep", action="store_true", help="keep the instance (and database) afterwards")
     parser.add_argument("--search-lag", type=float, default=120, help="seconds allowed for search to catch up")
+    parser.add_argument("--mail-lag", type=float, default=120, help="seconds allowed for the receipt mails")
     args = parser.parse_args()
 
     instance = Instance(pg_url=args.pg, keep=args.keep)
@@ -442,6 +482,7 @@ def main() -> int:
         share = cpu_share(ticks_before, cpu_ticks())
         cpu = server.cpu_seconds() - cpu_before
         load_after = load_average()
+        mailed = wait_for_receipts(server, instance.path / "outbox", outcome.accepted, args.mail_lag)
         server.stop()
         speed_after = machine_speed()
 
@@ -476,6 +517,13 @@ def main() -> int:
                 f"per comment); the machine's CPUs during the surge: {share}"
             )
 
+        receipts = check_receipts(instance.path / "outbox", outcome.tracking)
+        print(
+            f"receipt mails: {receipts['mailed']} of {receipts['handed_out']} tracking numbers mailed "
+            f"({receipts['extra']} duplicate or unknown), the last {mailed['lag_seconds']:.1f} s after the last "
+            f"answer; writing them took gunicorn {mailed['cpu_seconds']:.1f} CPU-seconds after the surge "
+            f"({mailed['cpu_seconds'] / max(receipts['mailed'], 1) * 1000:.2f} ms per mail)"
+        )
         stored = check_stored(outcome.tracking)
         print(
             f"stored: {stored['handed_out']} tracking numbers handed out, {stored['lost']} lost; "
@@ -508,6 +556,8 @@ def main() -> int:
             "trace verify": verify.returncode == 0,
             f"searchable within {args.search_lag:.0f} s": searched["found"] >= searched["published"]
             and searched["sampled_found"] == searched["sampled"],
+            f"every receipt mailed once within {args.mail_lag:.0f} s": receipts["mailed"] == receipts["handed_out"]
+            and receipts["extra"] == 0,
         }
         print()
         for name, passed in checks.items():

@@ -226,6 +226,9 @@ def committing_app(tmp_path, committing_config) -> Iterator[Flask]:
     try:
         yield application
     finally:
+        from portal.consultation import intake
+
+        intake.stop(application)  # the writer and receipt sender of a batched intake, if started
         with application.app_context():
             _db.engine.dispose()
         database.drop()

@@ -45,6 +45,9 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     api.register_blueprint(blp)
+    from portal.consultation.cli import consultation_cli
+
+    app.cli.add_command(consultation_cli)
     from portal.consultation.models import CHANNELS, COMMENT_STATUS_LABELS, DISPOSITIONS, REJECTION_REASONS
     from portal.consultation.views import MANAGE_VIEW_LABELS, paged_url
     from portal.core.markdown import plain_text

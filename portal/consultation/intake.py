@@ -15,9 +15,12 @@ With ``COMMENT_INTAKE = "batched"`` (the default), each worker process has one w
   consultations and decisions they need in a transaction that only reads (``load_for_batch``),
   then takes its turn (on SQLite a file lock the worker processes share), adds the comments that
   came meanwhile, and stores them with ``operations.submit_comments`` in one transaction: each
-  comment with its ledger entry. It commits, ends its turn, writes the receipt mails, and then
-  answers each request with its tracking number. A comment refused on its own merits (period closed, empty
-  text) gets its message; the others are not affected;
+  comment with its ledger entry and its receipt mail queued (a row). It commits, ends its turn,
+  and answers each request with its tracking number. A comment refused on its own merits (period
+  closed, empty text) gets its message; the others are not affected;
+- the process's ``ReceiptSender`` writes the queued receipt mails once the writer is quiet (at
+  the latest ``RECEIPT_DEFER`` seconds later), so that under a surge they do not compete with
+  storing comments;
 - if the batch fails for another reason, it is rolled back and retried one comment per
   transaction, so one bad comment cannot take others down with it.
 
@@ -34,6 +37,7 @@ connection could not see.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import queue
@@ -55,9 +59,8 @@ from flask_babel import lazy_gettext as _l
 from portal.consultation.operations import (
     BatchReads,
     CommentSubmission,
-    ReceiptMail,
     load_for_batch,
-    send_receipts,
+    send_queued_receipts,
     submit_comments,
     submit_one,
 )
@@ -78,6 +81,17 @@ COMMENT_PATH = re.compile(r"/decisions/[^/]+/consultation/comments\Z")
 _ARRIVAL = "portal.intake.arrival"
 #: Config values of COMMENT_INTAKE.
 MODES = ("batched", "inline")
+#: Receipt mails wait while this process's writer keeps storing comments: they are sent once it
+#: has stored none for ``RECEIPT_QUIET`` seconds, or ``RECEIPT_DEFER`` seconds after the first of
+#: them was queued, whichever comes first (``ReceiptSender``).
+RECEIPT_QUIET = 0.5
+RECEIPT_DEFER = 30.0
+#: The queue is also looked at this often without a new comment (mails another process left).
+RECEIPT_POLL = 60.0
+#: After a failure to send (the database is away), the sender tries again this much later.
+RECEIPT_RETRY = 5.0
+#: Receipt mails taken from the queue in one transaction.
+RECEIPT_CHUNK = 100
 
 
 @dataclass(frozen=True)
@@ -147,6 +161,7 @@ class Writer:
         self._arriving_lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, name="portal-comment-intake", daemon=True)
         self.thread.start()
+        self.receipts = ReceiptSender(app)
 
     def arrive(self) -> None:
         with self._arriving_lock:
@@ -169,9 +184,20 @@ class Writer:
         assert job.receipt is not None
         return job.receipt
 
+    def stop(self) -> None:
+        """End the writer thread after the comments already queued, and the sender (``stop``)."""
+        self.jobs.put(None)  # type: ignore[arg-type]
+        self.thread.join(10)
+        self.receipts.stop()
+        if self.lock_file is not None and not self.thread.is_alive():
+            self.lock_file.close()
+
     def _run(self) -> None:
         while True:
-            batch = self._gather(self.jobs.get())
+            first = self.jobs.get()
+            if first is None:
+                return
+            batch = self._gather(first)
             try:
                 self._store(batch)
             except BaseException as exc:  # noqa: BLE001 (the thread must outlive any one batch)
@@ -195,20 +221,22 @@ class Writer:
         deadline = None
         while len(batch) < BATCH_MAX:
             try:
-                batch.append(self.jobs.get_nowait())
-                continue
+                job = self.jobs.get_nowait()
             except queue.Empty:
-                pass
-            if self.arriving <= 0:
+                if self.arriving <= 0:
+                    break
+                now = time.monotonic()
+                deadline = deadline or now + GATHER_WAIT
+                if now >= deadline:
+                    break
+                try:
+                    job = self.jobs.get(timeout=deadline - now)
+                except queue.Empty:
+                    break
+            if job is None:  # stop: after this batch
+                self.jobs.put(job)
                 break
-            now = time.monotonic()
-            deadline = deadline or now + GATHER_WAIT
-            if now >= deadline:
-                break
-            try:
-                batch.append(self.jobs.get(timeout=deadline - now))
-            except queue.Empty:
-                break
+            batch.append(job)
         return batch
 
     def _store(self, batch: list[_Job], *, top_up: bool = True) -> None:
@@ -236,12 +264,10 @@ class Writer:
 
     def _transaction(self, batch: list[_Job], *, top_up: bool = True) -> list[Receipt | DomainError]:
         # A request context of its own for each batch: its transaction begins IMMEDIATE on SQLite
-        # (a POST that has not committed yet, core/database.py), e-mail templates render, and the
-        # session is this context's alone. Its objects stay loaded after the commit (they are
-        # only read, for the receipt mails, and the session ends with the batch).
+        # (a POST that has not committed yet, core/database.py), and the session is this
+        # context's alone. Each comment's receipt mail is queued in the batch's transaction and
+        # written later by this process's ``ReceiptSender``.
         with self.app.test_request_context("/", method="POST"):
-            db.session().expire_on_commit = False
-            mails: list[ReceiptMail] = []
             submissions = [job.submission for job in batch]
             try:
                 # The accounts, consultations and decisions are read first, in a transaction that
@@ -255,22 +281,13 @@ class Writer:
                 with self._turn():
                     if top_up:
                         reads = self._top_up(batch, submissions, reads)
-                    results = submit_comments(submissions, receipts=mails, reads=reads)
+                    results = submit_comments(submissions, queue_receipts=True, reads=reads)
                     outcomes = [r if isinstance(r, DomainError) else _receipt(r) for r in results]
                     db.session.commit()
-            except BaseException:
-                db.session.rollback()
-                db.session.remove()
-                raise
-            # The receipt mails of the committed comments, written outside the writers' lock: the
-            # other process's writer stores its batch meanwhile. The batch is stored whatever
-            # happens here, so a failure is logged, never retried (that would store it twice).
-            try:
-                send_receipts(mails)
-            except Exception:  # noqa: BLE001 (the comments and their ledger entries are committed)
-                log.exception("comment intake: the receipt mails of a stored batch failed")
             finally:
-                db.session.remove()
+                db.session.remove()  # rolls back what did not commit
+            if any(isinstance(outcome, Receipt) for outcome in outcomes):
+                self.receipts.queued()
             return outcomes
 
     def _top_up(self, batch: list[_Job], submissions: list, reads: BatchReads) -> BatchReads:
@@ -284,9 +301,13 @@ class Writer:
         more: list[_Job] = []
         while len(batch) + len(more) < BATCH_MAX:
             try:
-                more.append(self.jobs.get_nowait())
+                job = self.jobs.get_nowait()
             except queue.Empty:
                 break
+            if job is None:  # stop: after this batch
+                self.jobs.put(job)
+                break
+            more.append(job)
         if not more:
             return reads
         batch.extend(more)
@@ -308,6 +329,100 @@ class Writer:
             yield
         finally:
             fcntl.flock(self.lock_file, fcntl.LOCK_UN)
+
+
+class ReceiptSender:
+    """One process's sender of the receipt mails its writer queued (``ReceiptQueueItem``).
+
+    The writer queues each comment's receipt as a row of the comment's own transaction; this
+    thread writes the mails (the outbox, or SMTP) and removes the rows, once the writer has been
+    quiet for ``RECEIPT_QUIET`` seconds, and at the latest ``RECEIPT_DEFER`` seconds after the
+    first mail waited. Under a surge, writing the mails in the writer was a fifth of the CPU per
+    comment (issue 8): they now wait until the comments are stored. The promise is the stored
+    comment and the tracking number the page shows; the mail confirms it a little later. Rows
+    left by a process that stopped are sent by the next sender that looks (at its start, every
+    ``RECEIPT_POLL`` seconds) or by ``flask consultation send-receipts``.
+    """
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.wake = threading.Event()
+        #: monotonic time the writer last stored a comment, and the first mail queued since the
+        #: queue was last emptied (None: nothing waits)
+        self.last_stored = 0.0
+        self.waiting_since: float | None = None
+        self.halt = threading.Event()
+        self.wake.set()  # look at once: mails may have been left queued
+        self.thread = threading.Thread(target=self._run, name="portal-receipts", daemon=True)
+        self.thread.start()
+        # A worker that stops in good order (gunicorn's graceful shutdown ends with sys.exit)
+        # sends what it queued; after a crash the rows wait for another sender.
+        atexit.register(self.stop)
+
+    def stop(self) -> None:
+        """End the thread, then send what is still queued (without waiting for quiet)."""
+        atexit.unregister(self.stop)
+        self.halt.set()
+        self.wake.set()
+        self.thread.join(10)
+        try:
+            self.send_all(wait=False)
+        except Exception:  # noqa: BLE001 (the rows stay queued for another sender)
+            log.exception("receipt mails: sending at stop failed; they stay queued")
+
+    def queued(self) -> None:
+        """The writer committed comments with their receipt rows."""
+        now = time.monotonic()
+        self.last_stored = now
+        if self.waiting_since is None:
+            self.waiting_since = now
+        self.wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait(RECEIPT_POLL)
+            self.wake.clear()
+            if self.halt.is_set():
+                return
+            try:
+                self.send_all()
+            except Exception:  # noqa: BLE001 (the thread must outlive a database outage; the rows stay)
+                log.exception("receipt mails: sending failed; they stay queued")
+                self.halt.wait(RECEIPT_RETRY)
+                self.wake.set()
+
+    def send_all(self, *, wait: bool = True) -> int:
+        """Send every queued receipt mail (after the writer's quiet moment, with ``wait``)."""
+        sent = 0
+        while True:
+            if wait:
+                self._wait_for_quiet()
+                if self.halt.is_set():  # stop() sends the rest itself
+                    return sent
+            self.waiting_since = None  # before the chunk: a mail queued meanwhile sets it again
+            taken = self._send_chunk()
+            sent += taken
+            if taken < RECEIPT_CHUNK:
+                return sent
+
+    def _wait_for_quiet(self) -> None:
+        while not self.halt.is_set():
+            now = time.monotonic()
+            until = min(self.last_stored + RECEIPT_QUIET, (self.waiting_since or now) + RECEIPT_DEFER)
+            if now >= until:
+                return
+            self.halt.wait(until - now)
+
+    def _send_chunk(self) -> int:
+        # A request context as the writer's: e-mail templates render and build links, and on
+        # SQLite the transaction begins with the write lock (it removes the rows it sends).
+        with self.app.test_request_context("/", method="POST"):
+            try:
+                taken = send_queued_receipts(RECEIPT_CHUNK)
+                db.session.commit()  # the mails go out after this commit (core/mail.py)
+            finally:
+                db.session.remove()
+        return taken
 
 
 class Arrivals:
@@ -335,6 +450,14 @@ class Arrivals:
 
 _writers: dict[int, Writer] = {}
 _writers_lock = threading.Lock()
+
+
+def stop(app: Flask) -> None:
+    """Stop this process's writer for ``app`` and send its queued receipt mails (tests, shutdown)."""
+    with _writers_lock:
+        writer = _writers.pop(id(app), None)
+    if writer is not None and writer.pid == os.getpid():
+        writer.stop()
 
 
 def _writer_for(app: Flask) -> Writer:

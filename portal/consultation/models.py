@@ -328,6 +328,24 @@ class Comment(TimestampMixin, db.Model):
         return f"<Comment {self.tracking_number} {self.status}>"
 
 
+class ReceiptQueueItem(db.Model):
+    """A receipt mail not yet sent, queued in the transaction that stored its comment (issue 8).
+
+    The intake's writer queues one row per comment it stores, in the same transaction, instead
+    of writing the mail itself; a sender (``intake.ReceiptSender``, or ``flask consultation
+    send-receipts``) writes the mails and removes the rows. So a receipt survives a worker that
+    dies after the commit, and under a surge the mails wait until the comments are stored."""
+
+    __tablename__ = "comment_receipt_queue"
+
+    #: The stored comment the mail confirms.
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comment.id", ondelete="CASCADE"), primary_key=True)
+    #: The language the mail is written in (the page the comment was sent from).
+    locale: Mapped[str] = mapped_column(String(10))
+    #: When it was queued (UTC): the oldest are sent first.
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class Response(TimestampMixin, db.Model):
     """The department's answer to one published comment: disposition and reason."""
 

@@ -7,6 +7,7 @@ tests can act at another moment; it defaults to the server's clock.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from portal import trace
@@ -40,6 +41,7 @@ from portal.consultation.models import (
     CommentStatus,
     Consultation,
     ConsultationExtension,
+    ReceiptQueueItem,
     Response,
     TrackingCounter,
 )
@@ -55,6 +57,8 @@ from portal.decisions.permissions import can_view as can_view_decision
 from portal.decisions.permissions import is_public
 from portal.decisions.queries import current_version_id
 from portal.trace import INTERNAL
+
+log = logging.getLogger("portal.consultation")
 
 #: A consultation longer than this is surely a typing mistake.
 MAX_PERIOD = timedelta(days=366)
@@ -423,7 +427,7 @@ def load_for_batch(submissions: list[CommentSubmission]) -> BatchReads:
 def submit_comments(
     submissions: list[CommentSubmission],
     *,
-    receipts: list[ReceiptMail] | None = None,
+    queue_receipts: bool = False,
     reads: BatchReads | None = None,
 ) -> list[Comment | DomainError]:
     """Several citizens' comments in the current transaction, each with its ledger entry and receipt.
@@ -433,10 +437,10 @@ def submit_comments(
     comment (the earlier one for a form sent twice) or the ``DomainError`` that refused that
     comment alone: a refused comment changes nothing and does not affect the others.
 
-    Each receipt mail is queued in this transaction (sent when it commits), or, when the caller
-    passes a ``receipts`` list, left there for the caller to send with ``send_receipts`` after
-    its commit: the intake does that outside the writers' lock (intake.py). ``reads`` is what
-    ``load_for_batch`` read for these submissions, when the caller read it beforehand.
+    Each receipt mail is built now and sent when the transaction commits; with
+    ``queue_receipts`` (the intake, intake.py) it is queued instead, as a row of this
+    transaction, for ``send_queued_receipts``. ``reads`` is what ``load_for_batch`` read for
+    these submissions, when the caller read it beforehand.
     """
     if reads is None:
         reads = load_for_batch(submissions)
@@ -488,13 +492,11 @@ def submit_comments(
             )
         )
     if accepted:
-        _store_comments(accepted, results, receipts)
+        _store_comments(accepted, results, queue_receipts)
     return [results[r] if isinstance(r, int) else r for r in results]  # type: ignore[misc]
 
 
-def _store_comments(
-    accepted: list[tuple[int, CommentSubmission, dict]], results: list, receipts: list[ReceiptMail] | None
-) -> None:
+def _store_comments(accepted: list[tuple[int, CommentSubmission, dict]], results: list, queue_receipts: bool) -> None:
     """Group, number and insert the accepted comments, then their ledger entries and receipts.
 
     The inserts run in a savepoint: when a form sent twice raced past the check in another
@@ -517,6 +519,7 @@ def _store_comments(
                     raise
                 results[index] = found
                 comments.append(None)
+    queued: list[dict] = []
     for (index, submission, details), comment in zip(accepted, comments, strict=True):
         if comment is None:
             continue
@@ -537,17 +540,14 @@ def _store_comments(
             channel=comment.channel,
             **({"awaiting_confirmation": True} if held else {}),
         )
-        mail = ReceiptMail(
-            details["author"],
-            comment,
-            decision,
-            submission.locale or details["author"].locale or current_app.config["BABEL_DEFAULT_LOCALE"],
-        )
-        if receipts is None:
-            send_receipts([mail], after_commit=True)
+        locale = submission.locale or details["author"].locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+        if queue_receipts:
+            queued.append({"comment_id": comment.id, "locale": locale, "queued_at": details["now"]})
         else:
-            receipts.append(mail)
+            send_receipts([ReceiptMail(details["author"], comment, decision, locale)], after_commit=True)
     db.session.flush()
+    if queued:  # one statement for the batch (Core: these rows are never read back as objects)
+        db.session.execute(insert(ReceiptQueueItem), queued)
 
 
 def _insert_comments(items: list[tuple[CommentSubmission, dict]]) -> list[Comment]:
@@ -734,7 +734,7 @@ class ReceiptMail:
 
 def send_receipts(mails: list[ReceiptMail], *, after_commit: bool = False) -> None:
     """Write the receipt mails: queued for the current transaction's commit (``after_commit``),
-    or delivered now, for comments already committed (the intake, outside the writers' lock)."""
+    or delivered now, for comments already committed."""
     from portal.notifications.operations import absolute, path_for, render_mail
 
     deliveries = []
@@ -757,6 +757,48 @@ def send_receipts(mails: list[ReceiptMail], *, after_commit: bool = False) -> No
                 deliveries.append(delivery)
     if deliveries:
         deliver(deliveries)
+
+
+def queued_receipts() -> int:
+    """Receipt mails queued and not yet sent."""
+    return db.session.scalar(select(func.count()).select_from(ReceiptQueueItem)) or 0
+
+
+def send_queued_receipts(limit: int = 200) -> int:
+    """Take up to ``limit`` queued receipt mails, oldest first, out of the queue and send them
+    when the current transaction commits; returns how many were taken.
+
+    The rows are taken in this transaction (on PostgreSQL rows another sender holds are skipped),
+    so a mail goes out once the removal commits, and a rollback leaves it queued. A mail that
+    cannot be built is logged and dropped, as a receipt written directly would be: it must not
+    hold the others up. The comment's current state is written (a held comment released
+    meanwhile is no longer said to be held).
+    """
+    rows = db.session.execute(
+        select(ReceiptQueueItem.comment_id, ReceiptQueueItem.locale)
+        .order_by(ReceiptQueueItem.queued_at, ReceiptQueueItem.comment_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not rows:
+        return 0
+    ids = [comment_id for comment_id, _locale in rows]
+    db.session.execute(delete(ReceiptQueueItem).where(ReceiptQueueItem.comment_id.in_(ids)))
+    comments = {c.id: c for c in db.session.scalars(select(Comment).where(Comment.id.in_(ids)))}
+    authors = _authors({c.author_id for c in comments.values() if c.author_id is not None})
+    targets = _targets({c.consultation_id for c in comments.values()})
+    for comment_id, locale in rows:
+        comment = comments.get(comment_id)
+        author = authors.get(comment.author_id) if comment is not None and comment.author_id else None
+        if comment is None or author is None:
+            continue
+        try:
+            mail = ReceiptMail(author, comment, targets[comment.consultation_id].decision, locale)
+            send_receipts([mail], after_commit=True)
+        except Exception:  # noqa: BLE001 (one bad mail must not keep the others queued for ever)
+            log.exception("receipt mail of comment %s could not be built; dropped", comment_id)
+    db.session.flush()
+    return len(rows)
 
 
 def enter_offline_comment(

@@ -21,7 +21,7 @@ from portal.auth import operations as auth_ops
 from portal.auth.models import Department, Role, User
 from portal.consultation import intake
 from portal.consultation import operations as consult
-from portal.consultation.models import Comment, Consultation
+from portal.consultation.models import Comment, Consultation, ReceiptQueueItem
 from portal.core.database import reading, wants_write_lock
 from portal.core.errors import DomainError
 from portal.core.extensions import db
@@ -103,6 +103,15 @@ def held_writer(batched, monkeypatch):
     return release, sizes
 
 
+def outbox(app, wait_for: int = 0, timeout: float = 10) -> list:
+    """The mails in the outbox, after waiting (at most ``timeout`` seconds) until there are ``wait_for``."""
+    folder = Path(app.config["OUTBOX_PATH"])
+    deadline = time.monotonic() + timeout
+    while len(list(folder.glob("*.eml"))) < wait_for and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return [message_from_bytes(p.read_bytes(), policy=default) for p in sorted(folder.glob("*.eml"))]
+
+
 def submission(app, i: int, body: str | None = None, **extra) -> consult.CommentSubmission:
     ids = app.extensions["test_ids"]
     return consult.CommentSubmission(
@@ -152,8 +161,7 @@ def test_comments_waiting_together_are_stored_in_one_batch_each_with_entry_and_r
         entries = db.session.scalars(select(TraceEntry).where(TraceEntry.action == "comment.accepted")).all()
         assert sorted(e.payload_data["tracking_number"] for e in entries) == sorted(numbers)
         assert verify().ok
-    outbox = list(Path(batched.config["OUTBOX_PATH"]).glob("*.eml"))
-    subjects = {message_from_bytes(p.read_bytes(), policy=default)["Subject"] for p in outbox}
+    subjects = [m["Subject"] for m in outbox(batched, wait_for=10)]
     assert all(any(n in s for s in subjects) for n in numbers)
 
 
@@ -229,58 +237,118 @@ def test_a_writer_that_does_not_answer_in_time_asks_to_send_again(batched, held_
 def test_the_receipt_is_written_in_the_citizens_language(batched):
     with batched.app_context():
         intake.submit(submission(batched, 6, locale="en"))
-    (path,) = Path(batched.config["OUTBOX_PATH"]).glob("*.eml")
-    message = message_from_bytes(path.read_bytes(), policy=default)
+    (message,) = outbox(batched, wait_for=1)
     assert message["Subject"].isascii()
     assert "GY-" in message["Subject"]
 
 
-def test_receipt_mails_are_written_after_the_commit_outside_the_writers_lock(batched, monkeypatch):
-    real = intake.send_receipts
-    seen: list[dict] = []
+def queued(app) -> list[tuple[str, str]]:
+    """(tracking number, locale) of the receipt mails queued, read through a connection of its own."""
+    with app.app_context():
+        rows = db.session.execute(
+            select(Comment.tracking_number, ReceiptQueueItem.locale).join(
+                Comment, Comment.id == ReceiptQueueItem.comment_id
+            )
+        ).all()
+        db.session.remove()
+    return sorted(tuple(r) for r in rows)
 
-    def spy(mails):
-        writer = intake._writer_for(batched)
-        with batched.app_context():
-            # Another connection sees the comments: the batch has committed.
-            stored = set(db.session.scalars(select(Comment.tracking_number)))
-            db.session.remove()
-        free = True
-        if writer.lock_file is not None:
-            import fcntl
 
-            with open(writer.lock_file.name, "a+b") as other:
-                try:
-                    fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    fcntl.flock(other, fcntl.LOCK_UN)
-                except BlockingIOError:
-                    free = False
-        seen.append({"numbers": {m.comment.tracking_number for m in mails}, "stored": stored, "free": free})
-        return real(mails)
-
-    monkeypatch.setattr(intake, "send_receipts", spy)
+def test_the_receipt_is_queued_with_the_comment_and_sent_once_the_writer_is_quiet(batched, monkeypatch):
+    monkeypatch.setattr(intake, "RECEIPT_QUIET", 0.6)
     with batched.app_context():
-        receipt = intake.submit(submission(batched, 3))
-    (call,) = seen
-    assert call["numbers"] == {receipt.tracking_number}
-    assert receipt.tracking_number in call["stored"]
-    assert call["free"]
-    (path,) = Path(batched.config["OUTBOX_PATH"]).glob("*.eml")
-    assert receipt.tracking_number in message_from_bytes(path.read_bytes(), policy=default)["Subject"]
+        first = intake.submit(submission(batched, 3, locale="en"))
+    # Committed with the comment, in its transaction; no mail yet: the writer was busy a moment ago.
+    assert queued(batched) == [(first.tracking_number, "en")]
+    assert outbox(batched) == []
+    time.sleep(0.4)
+    with batched.app_context():
+        second = intake.submit(submission(batched, 4))  # the writer busy again: the mails wait on
+    time.sleep(0.4)
+    assert outbox(batched) == []
+    assert len(queued(batched)) == 2
+    messages = outbox(batched, wait_for=2)
+    assert sorted(m["Subject"].split(":")[-1].strip() for m in messages) == sorted(
+        [first.tracking_number, second.tracking_number]
+    )
+    assert queued(batched) == []
 
 
-def test_a_failure_writing_the_receipt_mails_does_not_store_the_batch_twice(batched, monkeypatch):
-    def broken(mails):
-        raise RuntimeError("simulated failure of the mail template")
+def test_receipt_mails_wait_no_longer_than_the_deferral_bound(batched, monkeypatch):
+    monkeypatch.setattr(intake, "RECEIPT_QUIET", 60)  # as if the writer never stopped storing comments
+    monkeypatch.setattr(intake, "RECEIPT_DEFER", 0.5)
+    started = time.monotonic()
+    with batched.app_context():
+        receipt = intake.submit(submission(batched, 5))
+    (message,) = outbox(batched, wait_for=1)
+    assert receipt.tracking_number in message["Subject"]
+    assert time.monotonic() - started < 10
 
-    monkeypatch.setattr(intake, "send_receipts", broken)
+
+def test_a_receipt_mail_that_cannot_be_built_is_dropped_without_holding_up_the_others(batched, monkeypatch):
+    from portal.notifications import operations as notifications
+
+    monkeypatch.setattr(intake, "RECEIPT_QUIET", 60)  # the test sends them itself
+    monkeypatch.setattr(intake, "RECEIPT_DEFER", 60)
     writer = intake._writer_for(batched)
-    jobs = [intake._Job(submission(batched, i)) for i in range(2)]  # no form token: a retry would duplicate
+    jobs = [intake._Job(submission(batched, i)) for i in range(3)]
     writer._store(jobs)
-    assert all(job.receipt is not None and job.error is None for job in jobs)
-    with batched.app_context():
-        assert db.session.scalar(select(func.count(Comment.id))) == 2
+    broken = jobs[1].receipt.tracking_number
+    real = notifications.render_mail
+
+    def render(template, **context):
+        if context["comment"].tracking_number == broken:
+            raise RuntimeError("simulated failure of the mail template")
+        return real(template, **context)
+
+    monkeypatch.setattr(notifications, "render_mail", render)
+    assert writer.receipts.send_all(wait=False) == 3
+    subjects = " ".join(m["Subject"] for m in outbox(batched))
+    assert jobs[0].receipt.tracking_number in subjects
+    assert jobs[2].receipt.tracking_number in subjects
+    assert broken not in subjects
+    assert queued(batched) == []
+    with batched.app_context():  # the batch was stored once, whatever happened to its mails
+        assert db.session.scalar(select(func.count(Comment.id))) == 3
         assert verify().ok
+
+
+def test_a_failure_to_send_leaves_the_receipts_queued_for_the_next_try(batched, monkeypatch):
+    monkeypatch.setattr(intake, "RECEIPT_QUIET", 60)
+    monkeypatch.setattr(intake, "RECEIPT_DEFER", 60)
+    with batched.app_context():
+        receipt = intake.submit(submission(batched, 7))
+    writer = intake._writer_for(batched)
+    real = intake.send_queued_receipts
+
+    def failing(limit):
+        real(limit)  # the rows are taken and the mails built, then the transaction fails
+        raise RuntimeError("simulated loss of the database connection")
+
+    monkeypatch.setattr(intake, "send_queued_receipts", failing)
+    with pytest.raises(RuntimeError):
+        writer.receipts.send_all(wait=False)
+    assert queued(batched) == [(receipt.tracking_number, batched.config["BABEL_DEFAULT_LOCALE"])]
+    assert outbox(batched) == []  # nothing went out for the undone transaction
+    monkeypatch.setattr(intake, "send_queued_receipts", real)
+    assert writer.receipts.send_all(wait=False) == 1
+    assert len(outbox(batched)) == 1
+
+
+def test_receipts_left_queued_are_sent_by_the_command_and_at_stop(batched, monkeypatch):
+    monkeypatch.setattr(intake, "RECEIPT_QUIET", 60)
+    monkeypatch.setattr(intake, "RECEIPT_DEFER", 60)
+    with batched.app_context():
+        first = intake.submit(submission(batched, 8))
+    result = batched.test_cli_runner().invoke(args=["consultation", "send-receipts"])
+    assert result.exit_code == 0, result.output
+    assert "1 receipt mail(s) sent; 0 still queued" in result.output
+    assert [first.tracking_number in m["Subject"] for m in outbox(batched)] == [True]
+    with batched.app_context():
+        second = intake.submit(submission(batched, 9))
+    intake.stop(batched)  # a worker stopping in good order sends what it queued
+    assert queued(batched) == []
+    assert sorted(second.tracking_number in m["Subject"] for m in outbox(batched)) == [False, True]
 
 
 def test_the_form_posts_through_the_writer_without_taking_the_write_lock_first(batched):
