@@ -472,7 +472,7 @@ def _find(index: _Consultation, consultation_id: int, normalised: str, digest: s
                 return None
         row = known.get(group_id)
         if row is None:
-            row = known[group_id] = db.session.execute(_statement("row"), {"id": group_id}).first()
+            row = known[group_id] = db.session.connection().execute(_statement("row"), {"id": group_id}).first()
         if row is not None and tuple(row) == (consultation_id, index.groups[group_id][0]):
             return group_id
         index.remove(group_id)  # flushed by this session, then rolled back
@@ -519,7 +519,7 @@ def assign_groups(items: list[tuple[int, str]]) -> list[int]:
         exact = {_index(state, c).exact(d) for (c, _), d in zip(texts, digests, strict=True)} - {None}
         known: dict = {}
         if exact:
-            rows = db.session.execute(_statement("rows"), {"ids": sorted(exact)}).all()
+            rows = db.session.connection().execute(_statement("rows"), {"ids": sorted(exact)}).all()
             known = {row[0]: (row[1], row[2]) for row in rows}
         for (consultation_id, normalised), digest in zip(texts, digests, strict=True):
             index = _index(state, consultation_id)
@@ -527,7 +527,8 @@ def assign_groups(items: list[tuple[int, str]]) -> list[int]:
             if group_id is None:
                 length = min(len(normalised), COMPARE_CHARS)
                 values = {"consultation_id": consultation_id, "text_hash": digest, "normalised": normalised}
-                group_id = db.session.execute(_statement("insert"), values | {"text_length": length}).scalar_one()
+                values["text_length"] = length
+                group_id = db.session.connection().execute(_statement("insert"), values).scalar_one()
                 known[group_id] = (consultation_id, digest)
                 index.add(group_id, digest, normalised, length)
             ids.append(group_id)
