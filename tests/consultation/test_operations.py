@@ -191,6 +191,23 @@ def test_length_limit(db, make_consultation, citizen):
         operations.submit_comment(citizen, c, body="  \n ")
 
 
+def test_a_stored_comment_is_returned_complete_as_the_database_holds_it(db, make_consultation, citizen):
+    """The batch insert (Core, then made persistent) leaves no column unset on the object it returns."""
+    from sqlalchemy import inspect
+
+    c = make_consultation()
+    comment = operations.submit_comment(citizen, c, body="意见:请公开避难场所。", submission_token="form-1")
+    state = inspect(comment)
+    assert state.persistent
+    assert not {column.key for column in Comment.__table__.columns} & state.unloaded
+    stored = db.session.execute(select(Comment.__table__).where(Comment.__table__.c.id == comment.id)).one()._mapping
+    assert {key: getattr(comment, key) for key in stored} == dict(stored)
+    assert comment.author is citizen
+    assert comment.consultation is c
+    db.session.commit()
+    assert comment.group.text_hash
+
+
 def test_double_submit_creates_one_comment(db, make_consultation, citizen):
     c = make_consultation()
     first = operations.submit_comment(citizen, c, body="同一个表单", submission_token="tok-1")
