@@ -32,7 +32,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _server import Instance, Server, load_average  # noqa: E402
-from surge import SLUG, Citizen, Outcome, comment_body, login_all, post_comment, prepare  # noqa: E402
+from surge import (  # noqa: E402
+    SLUG,
+    Citizen,
+    Outcome,
+    check_receipts,
+    comment_body,
+    login_all,
+    post_comment,
+    prepare,
+    wait_for_receipts,
+)
 
 
 async def surge_until_killed(server: Server, plan: list[tuple[Citizen, str, str]], concurrency: int, kill_after: int):
@@ -117,6 +127,16 @@ def publish_some(official_id: int, count: int) -> int:
             consult.publish_comment(official, comment)
         db.session.commit()
         return len(pending)
+
+
+def queued_receipts() -> int:
+    """Receipt mails queued and not yet sent (right after the kill: those the restart must send)."""
+    from portal import create_app
+    from portal.consultation.operations import queued_receipts as count
+
+    app = create_app()
+    with app.app_context():
+        return count()
 
 
 def check_after_restart(tracking: list[str]) -> dict:
@@ -221,13 +241,22 @@ def main(argv: list[str] | None = None) -> int:
             f"killed gunicorn (SIGKILL to the process group) after {outcome.accepted} receipts; "
             f"{len(unanswered)} comments without a receipt; responses {dict(outcome.statuses)}"
         )
+        queued_at_kill = queued_receipts()
+        print(f"{queued_at_kill} receipt mails were queued and not yet sent at the kill")
         server.start()
         rest = Outcome()
         asyncio.run(post_rest(server, unanswered, rest, args.concurrency))
+        tracking = warm.tracking + outcome.tracking + rest.tracking
+        # The receipts queued with the comments before the kill are sent by the restarted workers'
+        # senders (before the graceful stop, which would send what is left itself).
+        waited = wait_for_receipts(server, instance.path / "outbox", len(set(tracking)), 60)
         server.stop()
         print(f"restarted; posted the rest: {rest.accepted} receipts, responses {dict(rest.statuses)}")
-
-        tracking = warm.tracking + outcome.tracking + rest.tracking
+        mails = check_receipts(instance.path / "outbox", tracking)
+        print(
+            f"receipt mails: {mails['mailed']} of {mails['handed_out']} tracking numbers mailed once "
+            f"({mails['extra']} other or duplicate), {waited['lag_seconds']:.1f} s after the last answer"
+        )
         state = check_after_restart(tracking)
         verify = instance.flask("trace", "verify", check=False)
         print(
@@ -250,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
             and state["duplicate_numbers"] == 0
             and not state["counter_behind"],
             "trace verify": verify.returncode == 0,
+            "every receipt mailed once after the restart": mails["mailed"] == mails["handed_out"] == args.comments
+            and mails["extra"] == 0,
             "search queue drained": state["queued_after"] == 0 and state["drained"] >= state["queued_before"],
             "published comments searchable": state["published"] == published and state["found"] == published,
         }

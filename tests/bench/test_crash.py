@@ -38,6 +38,7 @@ def test_sigkill_mid_surge_loses_no_receipted_comment():
         "every receipted comment stored",
         "no half-written record",
         "trace verify",
+        "every receipt mailed once after the restart",
         "search queue drained",
         "published comments searchable",
     ):
