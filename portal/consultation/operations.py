@@ -7,6 +7,7 @@ tests can act at another moment; it defaults to the server's clock.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections import Counter
@@ -548,7 +549,7 @@ def _store_comments(accepted: list[tuple[int, CommentSubmission, dict]], results
             send_receipts([ReceiptMail(details["author"], comment, decision, locale)], after_commit=True)
     db.session.flush()
     if queued:  # one statement for the batch (Core: these rows are never read back as objects)
-        db.session.execute(insert(ReceiptQueueItem), queued)
+        db.session.connection().execute(insert(ReceiptQueueItem.__table__), queued)
 
 
 def _insert_comments(items: list[tuple[CommentSubmission, dict]]) -> list[Comment]:
@@ -612,15 +613,13 @@ _COMMENT_BLANK = {
     "published_at": None,
     "withdrawn_at": None,
 }
-_comment_inserts: list = []
 
 
+@functools.cache
 def _comment_insert():
     """``INSERT INTO comment ... RETURNING id``, ids in the order of the rows (built once)."""
-    if not _comment_inserts:
-        table = Comment.__table__
-        _comment_inserts.append(insert(table).returning(table.c.id, sort_by_parameter_order=True))
-    return _comment_inserts[0]
+    table = Comment.__table__
+    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
 
 
 def _comment_values(
@@ -671,36 +670,37 @@ _AUTHOR_COLUMNS = (
 )
 
 
-_batch_queries: dict[str, Select] = {}
+# The queries of ``load_for_batch`` are built once (SQL expressions are immutable) and run on the
+# session's connection: building them and the session's ORM execution path for every batch was a
+# third of their cost (issue 8).
 
 
-def _batch_query(name: str) -> Select:
-    """The queries of ``load_for_batch``, built once (SQL expressions are immutable) and run on the
-    session's connection: building them and the session's ORM execution path for every batch was
-    a third of their cost (issue 8)."""
-    if not _batch_queries:
-        ids = bindparam("ids", expanding=True)
-        _batch_queries["authors"] = (
-            select(*_AUTHOR_COLUMNS, UserRole.role)
-            .outerjoin(UserRole, UserRole.user_id == User.id)
-            .where(User.id.in_(ids))
+@functools.cache
+def _authors_query() -> Select:
+    return (
+        select(*_AUTHOR_COLUMNS, UserRole.role)
+        .outerjoin(UserRole, UserRole.user_id == User.id)
+        .where(User.id.in_(bindparam("ids", expanding=True)))
+    )
+
+
+@functools.cache
+def _targets_query() -> Select:
+    return (
+        select(
+            Consultation.id,
+            Consultation.starts_at,
+            Consultation.ends_at,
+            Decision.id,
+            Decision.slug,
+            Decision.title,
+            Decision.department_id,
+            Decision.stage,
+            current_version_id(),
         )
-        _batch_queries["targets"] = (
-            select(
-                Consultation.id,
-                Consultation.starts_at,
-                Consultation.ends_at,
-                Decision.id,
-                Decision.slug,
-                Decision.title,
-                Decision.department_id,
-                Decision.stage,
-                current_version_id(),
-            )
-            .join(Decision, Decision.id == Consultation.decision_id)
-            .where(Consultation.id.in_(ids))
-        )
-    return _batch_queries[name]
+        .join(Decision, Decision.id == Consultation.decision_id)
+        .where(Consultation.id.in_(bindparam("ids", expanding=True)))
+    )
 
 
 def _authors(ids: set[int]) -> dict[int, Author]:
@@ -709,7 +709,7 @@ def _authors(ids: set[int]) -> dict[int, Author]:
         return {}
     rows: dict[int, tuple] = {}
     roles: dict[int, set[str]] = {}
-    for *account, role in db.session.connection().execute(_batch_query("authors"), {"ids": sorted(ids)}):
+    for *account, role in db.session.connection().execute(_authors_query(), {"ids": sorted(ids)}):
         rows[account[0]] = account
         if role is not None:
             roles.setdefault(account[0], set()).add(role)
@@ -727,7 +727,7 @@ def _targets(ids: set[int]) -> dict[int, CommentTarget]:
     """The consultations with these ids, with their decisions and current versions, in one query."""
     if not ids:
         return {}
-    rows = db.session.connection().execute(_batch_query("targets"), {"ids": sorted(ids)})
+    rows = db.session.connection().execute(_targets_query(), {"ids": sorted(ids)})
     return {row[0]: CommentTarget(row[0], row[1], row[2], TargetDecision(*row[3:])) for row in rows}
 
 
