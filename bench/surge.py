@@ -19,7 +19,7 @@ Targets (issue 8, this 2-core machine): >= 300 accepted comments/s on SQLite, >=
 PostgreSQL, no 5xx, zero lost.
 
     .venv/bin/python bench/surge.py [--accounts 2000] [--per-account 2] [--concurrency 64]
-                                    [--workers 2] [--threads 16] [--pg postgresql://postgres@127.0.0.1:5432/test]
+                                    [--workers 2] [--threads 32] [--pg postgresql://postgres@127.0.0.1:5432/test]
 """
 
 from __future__ import annotations
@@ -444,7 +444,10 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=64, help="accounts posting at the same time")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument(
-        "--threads", type=int, default=16, help="threads per worker: the requests one writer thread can batch"
+        "--threads",
+        type=int,
+        default=32,
+        help="threads per worker: the requests one writer thread can batch (32: docs/DECISIONS.md)",
     )
     parser.add_argument("--pg", metavar="URL", help="PostgreSQL server to create a throwaway database on")
     parser.add_argument("--keep", action="store_true", help="keep the instance (and database) afterwards")
