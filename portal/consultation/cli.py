@@ -6,8 +6,6 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from portal.core.extensions import db
-
 consultation_cli = AppGroup("consultation", help="Public consultations.")
 
 
@@ -18,15 +16,12 @@ def send_receipts_command():
     Each worker's sender does this by itself a moment after comments are stored; run this after
     the workers stopped with mails still queued (e.g. from cron, like notifications send-due).
     """
-    from portal.consultation.intake import RECEIPT_CHUNK
-    from portal.consultation.operations import queued_receipts, send_queued_receipts
+    from portal.consultation.intake import RECEIPT_CHUNK, send_chunk
+    from portal.consultation.operations import queued_receipts
 
     sent = 0
     while True:
-        # A POST's context: on SQLite the transaction begins with the write lock (it removes rows).
-        with current_app.test_request_context("/", method="POST"):
-            taken = send_queued_receipts(RECEIPT_CHUNK)
-            db.session.commit()
+        taken = send_chunk(current_app._get_current_object())  # type: ignore[attr-defined]
         sent += taken
         if taken < RECEIPT_CHUNK:
             break

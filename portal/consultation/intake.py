@@ -159,6 +159,7 @@ class Writer:
         #: over (or left without one): the writer waits a moment for them (``_gather``).
         self.arriving = 0
         self._arriving_lock = threading.Lock()
+        self.stopping = False
         self.thread = threading.Thread(target=self._run, name="portal-comment-intake", daemon=True)
         self.thread.start()
         self.receipts = ReceiptSender(app)
@@ -186,7 +187,8 @@ class Writer:
 
     def stop(self) -> None:
         """End the writer thread after the comments already queued, and the sender (``stop``)."""
-        self.jobs.put(None)  # type: ignore[arg-type]
+        self.stopping = True
+        self.jobs.put(None)  # type: ignore[arg-type]  # wakes the writer; ``_run`` ends on it
         self.thread.join(10)
         self.receipts.stop()
         if self.lock_file is not None and not self.thread.is_alive():
@@ -220,24 +222,30 @@ class Writer:
         batch = [first]
         deadline = None
         while len(batch) < BATCH_MAX:
-            try:
-                job = self.jobs.get_nowait()
-            except queue.Empty:
-                if self.arriving <= 0:
+            job = self._take()
+            if job is None:
+                if self.arriving <= 0 or self.stopping:
                     break
                 now = time.monotonic()
                 deadline = deadline or now + GATHER_WAIT
                 if now >= deadline:
                     break
-                try:
-                    job = self.jobs.get(timeout=deadline - now)
-                except queue.Empty:
+                job = self._take(deadline - now)
+                if job is None:
                     break
-            if job is None:  # stop: after this batch
-                self.jobs.put(job)
-                break
             batch.append(job)
         return batch
+
+    def _take(self, timeout: float | None = None) -> _Job | None:
+        """The next queued comment, waiting at most ``timeout`` seconds (None: not at all); None
+        when none came, or when the writer is stopping (its mark goes back for ``_run``)."""
+        try:
+            job = self.jobs.get(timeout=timeout) if timeout else self.jobs.get_nowait()
+        except queue.Empty:
+            return None
+        if job is None:
+            self.jobs.put(job)
+        return job
 
     def _store(self, batch: list[_Job], *, top_up: bool = True) -> None:
         """Store ``batch`` (which may grow: see ``_transaction``) and answer every job in it."""
@@ -299,14 +307,7 @@ class Writer:
         batch costs about 10 ms whatever its size (issue 8).
         """
         more: list[_Job] = []
-        while len(batch) + len(more) < BATCH_MAX:
-            try:
-                job = self.jobs.get_nowait()
-            except queue.Empty:
-                break
-            if job is None:  # stop: after this batch
-                self.jobs.put(job)
-                break
+        while len(batch) + len(more) < BATCH_MAX and (job := self._take()) is not None:
             more.append(job)
         if not more:
             return reads
@@ -400,7 +401,7 @@ class ReceiptSender:
                 if self.halt.is_set():  # stop() sends the rest itself
                     return sent
             self.waiting_since = None  # before the chunk: a mail queued meanwhile sets it again
-            taken = self._send_chunk()
+            taken = send_chunk(self.app)
             sent += taken
             if taken < RECEIPT_CHUNK:
                 return sent
@@ -413,16 +414,18 @@ class ReceiptSender:
                 return
             self.halt.wait(until - now)
 
-    def _send_chunk(self) -> int:
-        # A request context as the writer's: e-mail templates render and build links, and on
-        # SQLite the transaction begins with the write lock (it removes the rows it sends).
-        with self.app.test_request_context("/", method="POST"):
-            try:
-                taken = send_queued_receipts(RECEIPT_CHUNK)
-                db.session.commit()  # the mails go out after this commit (core/mail.py)
-            finally:
-                db.session.remove()
-        return taken
+
+def send_chunk(app: Flask) -> int:
+    """Send up to ``RECEIPT_CHUNK`` queued receipt mails in one transaction; how many were taken."""
+    # A request context as the writer's: e-mail templates render and build links, and on SQLite
+    # the transaction begins with the write lock (it removes the rows it sends).
+    with app.test_request_context("/", method="POST"):
+        try:
+            taken = send_queued_receipts(RECEIPT_CHUNK)
+            db.session.commit()  # the mails go out after this commit (core/mail.py)
+        finally:
+            db.session.remove()
+    return taken
 
 
 class Arrivals:
