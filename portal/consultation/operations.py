@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, bindparam, delete, func, insert, select
+from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -49,6 +49,7 @@ from portal.consultation.models import (
 )
 from portal.consultation.permissions import ensure_can_manage, is_author
 from portal.consultation.queries import consultation_for
+from portal.core.bulk import insert_rows
 from portal.core.counters import next_in_year
 from portal.core.errors import DomainError, NotAllowed
 from portal.core.extensions import db
@@ -522,40 +523,40 @@ def _store_comments(accepted: list[tuple[int, CommentSubmission, dict]], results
                 results[index] = found
                 comments.append(None)
     queued: list[dict] = []
+    appends: list[trace.Append] = []
     for (index, submission, details), comment in zip(accepted, comments, strict=True):
         if comment is None:
             continue
         results[index] = comment
         held = comment.status == CommentStatus.UNCONFIRMED.value
         decision = details["consultation"].decision
+        payload = {
+            "decision": decision.slug,
+            "tracking_number": comment.tracking_number,
+            "article": comment.article_anchor,
+            "channel": comment.channel,
+        }
+        if held:
+            payload["awaiting_confirmation"] = True
         # Internal: the entry names the citizen as actor, which the public must not see.
-        trace.record(
-            details["author"],
-            "comment.accepted",
-            comment,
-            visibility=INTERNAL,
-            department=decision.department_id,
-            flush=False,
-            decision=decision.slug,
-            tracking_number=comment.tracking_number,
-            article=comment.article_anchor,
-            channel=comment.channel,
-            **({"awaiting_confirmation": True} if held else {}),
+        appends.append(
+            trace.Append(details["author"], "comment.accepted", comment, INTERNAL, decision.department_id, payload)
         )
         locale = submission.locale or details["author"].locale or current_app.config["BABEL_DEFAULT_LOCALE"]
         if queue_receipts:
             queued.append({"comment_id": comment.id, "locale": locale, "queued_at": details["now"]})
         else:
             send_receipts([ReceiptMail(details["author"], comment, decision, locale)], after_commit=True)
-    db.session.flush()
-    if queued:  # one statement for the batch (Core: these rows are never read back as objects)
-        db.session.connection().execute(insert(ReceiptQueueItem.__table__), queued)
+    # One statement for the batch's entries, one for its receipts (Core: neither is read back).
+    trace.record_many(appends)
+    insert_rows(db.session.connection(), ReceiptQueueItem.__table__, queued)
 
 
 def _insert_comments(items: list[tuple[CommentSubmission, dict]]) -> list[Comment]:
     """Insert comments (in the order given, numbered in that order) with one statement.
 
-    The rows go in with a Core ``INSERT ... RETURNING id`` and the ORM objects are made from
+    The rows go in with one Core insert returning their ids (``core/bulk.insert_rows``: on
+    PostgreSQL one statement text whatever the batch size) and the ORM objects are made from
     them as persistent (``make_transient_to_detached``, every column set, so nothing is loaded
     again): the unit of work's flush of a batch was a tenth of the intake writer's time, inside
     the counter's lock (issue 8). New comments are pending, so no search work is queued for
@@ -591,7 +592,7 @@ def _insert_comments(items: list[tuple[CommentSubmission, dict]]) -> list[Commen
                 submission_token=submission.token,
             )
         )
-    ids = db.session.connection().execute(_comment_insert(), rows).scalars().all()
+    ids = insert_rows(db.session.connection(), Comment.__table__, rows, returning="id", key="tracking_number")
     comments = []
     for comment_id, row in zip(ids, rows, strict=True):
         comment = Comment(id=comment_id, **(_COMMENT_BLANK | row))
@@ -601,8 +602,8 @@ def _insert_comments(items: list[tuple[CommentSubmission, dict]]) -> list[Commen
     return comments
 
 
-#: Every other column of a new comment: empty. Not inserted (NULL, none has a default: shorter
-#: statements, which psycopg parses for every batch), but set on the object so none is unloaded.
+#: Every other column of a new comment: empty. Not inserted (NULL, none has a default: fewer
+#: parameters), but set on the object so none is unloaded.
 _COMMENT_BLANK = {
     "sender_name": None,
     "entered_by_id": None,
@@ -613,13 +614,6 @@ _COMMENT_BLANK = {
     "published_at": None,
     "withdrawn_at": None,
 }
-
-
-@functools.cache
-def _comment_insert():
-    """``INSERT INTO comment ... RETURNING id``, ids in the order of the rows (built once)."""
-    table = Comment.__table__
-    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
 
 
 def _comment_values(
