@@ -52,8 +52,9 @@ def _lock_for_append() -> None:
     SQLite: write transactions begin IMMEDIATE (see core/database.py), so this transaction
     already holds the database's single write lock.
     """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LOCK, {"key": APPEND_LOCK_KEY})
 
 
 def record(
@@ -217,11 +218,14 @@ def _head_for_append() -> tuple[int, str]:
         if transaction is session.get_transaction() and transaction.is_active and (state.persistent or state.pending):
             return entry.seq + 1, entry.hash
         session.info.pop(_HEAD_KEY, None)
+    if session.new:
+        session.flush()  # as the ORM's query would have (autoflush): the head read sees them all
     _lock_for_append()
-    row = session.execute(_HEAD).first()
+    row = session.connection().execute(_HEAD).first()  # plain rows: not the ORM's slower path
     return (row[0] + 1, row[1]) if row else (1, GENESIS_HASH)
 
 
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 _HEAD = select(TraceEntry.seq, TraceEntry.hash).order_by(TraceEntry.seq.desc()).limit(1)
 
 
