@@ -78,6 +78,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_cli(app)
     _init_features(app)
     _install_hooks(app)
+    from portal.core.ratelimits import drop_idle_request_check
+
+    drop_idle_request_check(app)  # once every view and its limits are known (docs/DECISIONS.md)
     logging.getLogger("portal").setLevel(logging.INFO)
     return app
 

@@ -62,3 +62,30 @@ def throttled(action: str, *, per_account: Callable[[], str] = account_key, meth
         return by_address(by_account(view))
 
     return decorate
+
+
+def drop_idle_request_check(app) -> bool:
+    """Remove Flask-Limiter's check before every request when it can find nothing to check.
+
+    Flask-Limiter checks each request twice: before the view, for application, default and
+    blueprint limits, and in each decorated view, for that view's limits. The portal sets only
+    per-view limits (``throttled``, ``limiter.limit`` on a view), so the first check resolves
+    an empty list on every request. It was a tenth of the comment POST's CPU under a surge
+    (issue 8). It stays when any such limit is configured. Call after every blueprint is
+    registered. Returns whether it was removed.
+    """
+    manager = limiter.limit_manager
+    config = app.config
+    if (
+        manager.application_limits
+        or manager.default_limits
+        or getattr(manager, "_blueprint_limits", True)
+        or any(config.get(key) for key in ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META"))
+    ):
+        return False
+    checks = app.before_request_funcs.get(None, [])
+    check = getattr(limiter, "_check_request_limit", None)
+    if check is None or check not in checks:
+        return False
+    checks.remove(check)
+    return True

@@ -214,3 +214,28 @@ def test_requests_still_work_when_the_limit_store_is_down(database, tmp_path):
     with broken.app_context():
         db.engine.dispose()  # PostgreSQL: no pooled connection left for the garbage collector
     assert codes == [400, 400, 429]
+
+
+def test_no_check_runs_before_every_request_when_only_views_have_limits(app):
+    """The portal sets per-view limits only: Flask-Limiter's check before every request would find
+    none, so it is not installed (issue 8); the views' own limits still hold (tests above)."""
+    from portal.core.extensions import limiter
+
+    assert limiter._check_request_limit not in app.before_request_funcs.get(None, [])
+
+
+def test_a_default_limit_keeps_the_check_before_every_request(database, tmp_path):
+    """Configure a limit for every route, and the check before every request stays and applies it."""
+    from portal import create_app
+    from portal.core.extensions import db, limiter
+
+    limited = create_app(database.config(tmp_path / "instance", RATELIMIT_DEFAULT="2 per minute"))
+    try:
+        assert limiter._check_request_limit in limited.before_request_funcs[None]
+        client = limited.test_client()
+        codes = [client.get("/healthz").status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+    finally:
+        limiter.limit_manager.set_default_limits([])  # the limiter is shared by every app of the suite
+        with limited.app_context():
+            db.engine.dispose()
