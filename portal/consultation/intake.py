@@ -199,8 +199,10 @@ class Writer:
             first = self.jobs.get()
             if first is None:
                 return
-            batch = self._gather(first)
+            batch = [first]
+            self.receipts.writing(True)
             try:
+                batch = self._gather(first)
                 self._store(batch)
             except BaseException as exc:  # noqa: BLE001 (the thread must outlive any one batch)
                 log.exception("comment intake batch failed")
@@ -208,6 +210,8 @@ class Writer:
                     if not job.done.is_set():
                         job.error = exc
                         job.done.set()
+            finally:
+                self.receipts.writing(False)
 
     def _gather(self, first: _Job) -> list[_Job]:
         """A batch: ``first``, every comment waiting, and those of the requests already in this
@@ -337,23 +341,28 @@ class ReceiptSender:
 
     The writer queues each comment's receipt as a row of the comment's own transaction; this
     thread writes the mails (the outbox, or SMTP) and removes the rows, once the writer has been
-    quiet for ``RECEIPT_QUIET`` seconds, and at the latest ``RECEIPT_DEFER`` seconds after the
+    out of a batch for ``RECEIPT_QUIET`` seconds, and at the latest ``RECEIPT_DEFER`` seconds after the
     first mail waited. Under a surge, writing the mails in the writer was a fifth of the CPU per
     comment (issue 8): they now wait until the comments are stored. The promise is the stored
     comment and the tracking number the page shows; the mail confirms it a little later. Rows
-    left by a process that stopped are sent by the next sender that looks (at its start, every
-    ``RECEIPT_POLL`` seconds) or by ``flask consultation send-receipts``.
+    left by a process that stopped are sent by the next sender that looks (soon after it starts,
+    every ``RECEIPT_POLL`` seconds) or by ``flask consultation send-receipts``.
     """
 
     def __init__(self, app: Flask):
         self.app = app
         self.wake = threading.Event()
-        #: monotonic time the writer last stored a comment, and the first mail queued since the
-        #: queue was last emptied (None: nothing waits)
-        self.last_stored = 0.0
-        self.waiting_since: float | None = None
+        #: monotonic time the writer last stored a comment (or ended a batch), and the first mail
+        #: queued since the queue was last emptied (None: nothing waits)
+        self.last_stored = time.monotonic()
+        self.waiting_since: float | None = self.last_stored
+        #: the writer is in a batch: not quiet, however long the batch takes
+        self.busy = False
         self.halt = threading.Event()
-        self.wake.set()  # look at once: mails may have been left queued
+        # Look soon: mails may have been left queued by a process that stopped. The writer was
+        # started because a comment came, so that look waits for quiet as well (or at most
+        # RECEIPT_DEFER): looking at once sent a hundred mails per worker at a surge's start.
+        self.wake.set()
         self.thread = threading.Thread(target=self._run, name="portal-receipts", daemon=True)
         self.thread.start()
         # A worker that stops in good order (gunicorn's graceful shutdown ends with sys.exit)
@@ -370,6 +379,12 @@ class ReceiptSender:
             self.send_all(wait=False)
         except Exception:  # noqa: BLE001 (the rows stay queued for another sender)
             log.exception("receipt mails: sending at stop failed; they stay queued")
+
+    def writing(self, busy: bool) -> None:
+        """The writer begins (True) or ends (False) a batch."""
+        self.busy = busy
+        if not busy:
+            self.last_stored = time.monotonic()
 
     def queued(self) -> None:
         """The writer committed comments with their receipt rows."""
@@ -407,9 +422,13 @@ class ReceiptSender:
                 return sent
 
     def _wait_for_quiet(self) -> None:
+        """Until the writer has been out of a batch for ``RECEIPT_QUIET`` seconds, or the first
+        mail waiting has waited ``RECEIPT_DEFER`` seconds."""
         while not self.halt.is_set():
             now = time.monotonic()
-            until = min(self.last_stored + RECEIPT_QUIET, (self.waiting_since or now) + RECEIPT_DEFER)
+            deadline = (self.waiting_since or now) + RECEIPT_DEFER
+            quiet = now + RECEIPT_QUIET if self.busy else self.last_stored + RECEIPT_QUIET
+            until = min(quiet, deadline)
             if now >= until:
                 return
             self.halt.wait(until - now)

@@ -285,6 +285,58 @@ def test_receipt_mails_wait_no_longer_than_the_deferral_bound(batched, monkeypat
     assert time.monotonic() - started < 10
 
 
+def test_receipt_mails_wait_while_a_batch_takes_longer_than_the_quiet_time(batched, monkeypatch):
+    """Quiet means out of a batch: a batch still running after RECEIPT_QUIET holds the mails back."""
+    monkeypatch.setattr(intake, "RECEIPT_QUIET", 0.3)
+    release = threading.Event()
+    real = intake.submit_comments
+    calls: list[int] = []
+
+    def slow_second_batch(submissions, **kwargs):
+        calls.append(len(submissions))
+        if len(calls) == 2:
+            release.wait(20)
+        return real(submissions, **kwargs)
+
+    monkeypatch.setattr(intake, "submit_comments", slow_second_batch)
+    with batched.app_context():
+        first = intake.submit(submission(batched, 1))
+
+    def second():
+        with batched.app_context():
+            intake.submit(submission(batched, 2))
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    try:
+        time.sleep(0.9)  # three times the quiet time since the first comment was stored
+        assert outbox(batched) == []
+        assert [number for number, _ in queued(batched)] == [first.tracking_number]
+    finally:
+        release.set()
+        thread.join(20)
+    assert len(outbox(batched, wait_for=2)) == 2
+
+
+def test_a_new_sender_waits_for_quiet_before_sending_what_it_finds(batched, monkeypatch):
+    """A writer starts because comments come: the rows another process left wait for quiet (or
+    RECEIPT_DEFER), they are not sent at once in the middle of the surge that started it."""
+    monkeypatch.setattr(intake, "RECEIPT_QUIET", 60)
+    monkeypatch.setattr(intake, "RECEIPT_DEFER", 1.0)
+    with batched.test_request_context("/", method="POST"):  # as a process that stopped left it
+        (left,) = consult.submit_comments([submission(batched, 3)], queue_receipts=True)
+        number = left.tracking_number
+        db.session.commit()
+        db.session.remove()
+    started = time.monotonic()
+    intake._writer_for(batched)
+    time.sleep(0.5)
+    assert outbox(batched) == []
+    (message,) = outbox(batched, wait_for=1)
+    assert number in message["Subject"]
+    assert time.monotonic() - started >= 1.0
+
+
 def test_a_receipt_mail_that_cannot_be_built_is_dropped_without_holding_up_the_others(batched, monkeypatch):
     from portal.notifications import operations as notifications
 
