@@ -186,6 +186,16 @@ class Outcome:
     def seconds(self) -> float:
         return self.finished - self.started
 
+    def answered(self, status: int, location: str, started: float) -> str | None:
+        """Count one answer to the comment form; the tracking number when it is the receipt redirect."""
+        self.statuses[status] += 1
+        match = RECEIPT_RE.search(location) if status in (302, 303) else None
+        if not match:
+            return None
+        self.latencies.append(time.perf_counter() - started)
+        self.tracking.append(match.group(1))
+        return match.group(1)
+
 
 def percentile(values: list[float], p: float) -> float:
     if not values:
@@ -207,10 +217,29 @@ class Citizen:
 
     def keep(self, response) -> None:
         for name, morsel in response.cookies.items():
-            if morsel.value:
-                self.cookies[name] = morsel.value
-            else:
-                self.cookies.pop(name, None)
+            self.set(name, morsel.value)
+
+    def keep_raw(self, set_cookies: list[str]) -> None:
+        """The cookies of raw ``Set-Cookie`` header values (``RawClient``)."""
+        for header in set_cookies:
+            name, _, value = header.split(";", 1)[0].partition("=")
+            self.set(name.strip(), value.strip())
+
+    def set(self, name: str, value: str) -> None:
+        if value:
+            self.cookies[name] = value
+        else:  # the server deleted it
+            self.cookies.pop(name, None)
+
+    def comment_form(self, body: str, token: str | None = None) -> dict[str, str]:
+        """The comment form's fields; ``token`` is the form's submission token (a browser sending
+        the same form again sends the same one)."""
+        return {
+            "csrf_token": self.csrf,
+            "body": body,
+            "article": "",
+            "submission_token": token or secrets.token_urlsafe(18),
+        }
 
 
 async def login(http, base: str, citizen: Citizen) -> int:
@@ -234,12 +263,7 @@ async def post_comment(
     """POST the comment form; returns the tracking number when the receipt redirect came back.
 
     ``token`` is the form's submission token: a browser sending the same form again sends the same one."""
-    data = {
-        "csrf_token": citizen.csrf,
-        "body": body,
-        "article": "",
-        "submission_token": token or secrets.token_urlsafe(18),
-    }
+    data = citizen.comment_form(body, token)
     t0 = time.perf_counter()
     try:
         async with http.post(
@@ -252,13 +276,7 @@ async def post_comment(
     except Exception as exc:  # noqa: BLE001 (a refused connection counts as an error, not a crash of the client)
         outcome.statuses[f"error:{type(exc).__name__}"] += 1
         return None
-    outcome.statuses[status] += 1
-    match = RECEIPT_RE.search(location) if status in (302, 303) else None
-    if match:
-        outcome.latencies.append(time.perf_counter() - t0)
-        outcome.tracking.append(match.group(1))
-        return match.group(1)
-    return None
+    return outcome.answered(status, location, t0)
 
 
 async def login_all(base: str, citizens: list[Citizen], concurrency: int) -> Counter:
@@ -314,17 +332,18 @@ class RawClient:
             "Content-Type: application/x-www-form-urlencoded\r\n"
             f"Content-Length: {len(body)}\r\nCookie: {cookie}\r\n\r\n"
         ).encode("latin-1")
-        for attempt in (1, 2):
-            if self.writer is None:
-                self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-            try:
-                self.writer.write(head + body)
-                return await self._response()
-            except (ConnectionError, asyncio.IncompleteReadError):
-                await self.close()
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        try:
+            return await self._exchange(head + body)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            # The server closed the kept-alive connection meanwhile: once more on a new one.
+            await self.close()
+            return await self._exchange(head + body)
+
+    async def _exchange(self, request: bytes) -> tuple[int, str, list[str]]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.write(request)
+        return await self._response()
 
     async def _response(self) -> tuple[int, str, list[str]]:
         assert self.reader is not None
@@ -354,35 +373,19 @@ class RawClient:
         return status, location, cookies
 
 
-def keep_raw_cookies(citizen: Citizen, set_cookies: list[str]) -> None:
-    for header in set_cookies:
-        name, _, value = header.split(";", 1)[0].partition("=")
-        if value:
-            citizen.cookies[name.strip()] = value.strip()
-        else:
-            citizen.cookies.pop(name.strip(), None)
-
-
 async def post_comment_raw(client: RawClient, citizen: Citizen, body: str, outcome: Outcome) -> str | None:
     """``post_comment`` on a raw connection: the tracking number when the receipt redirect came back."""
-    form = {"csrf_token": citizen.csrf, "body": body, "article": "", "submission_token": secrets.token_urlsafe(18)}
     t0 = time.perf_counter()
     try:
         status, location, cookies = await client.post(
-            f"/decisions/{SLUG}/consultation/comments", form, citizen.header().get("Cookie", "")
+            f"/decisions/{SLUG}/consultation/comments", citizen.comment_form(body), citizen.header().get("Cookie", "")
         )
     except Exception as exc:  # noqa: BLE001 (a refused connection counts as an error, not a crash of the client)
         outcome.statuses[f"error:{type(exc).__name__}"] += 1
         await client.close()
         return None
-    keep_raw_cookies(citizen, cookies)
-    outcome.statuses[status] += 1
-    match = RECEIPT_RE.search(location) if status in (302, 303) else None
-    if match:
-        outcome.latencies.append(time.perf_counter() - t0)
-        outcome.tracking.append(match.group(1))
-        return match.group(1)
-    return None
+    citizen.keep_raw(cookies)
+    return outcome.answered(status, location, t0)
 
 
 async def surge(base: str, citizens: list[Citizen], per_account: int, concurrency: int, seed: int = 8) -> Outcome:

@@ -160,9 +160,9 @@ class Writer:
         self.arriving = 0
         self._arriving_lock = threading.Lock()
         self.stopping = False
+        self.receipts = ReceiptSender(app)  # before the thread, which tells it of every batch
         self.thread = threading.Thread(target=self._run, name="portal-comment-intake", daemon=True)
         self.thread.start()
-        self.receipts = ReceiptSender(app)
 
     def arrive(self) -> None:
         with self._arriving_lock:
@@ -341,9 +341,9 @@ class ReceiptSender:
 
     The writer queues each comment's receipt as a row of the comment's own transaction; this
     thread writes the mails (the outbox, or SMTP) and removes the rows, once the writer has been
-    out of a batch for ``RECEIPT_QUIET`` seconds, and at the latest ``RECEIPT_DEFER`` seconds after the
-    first mail waited. Under a surge, writing the mails in the writer was a fifth of the CPU per
-    comment (issue 8): they now wait until the comments are stored. The promise is the stored
+    out of a batch for ``RECEIPT_QUIET`` seconds, and at the latest ``RECEIPT_DEFER`` seconds
+    after the first mail waited. Under a surge, writing the mails in the writer was a fifth of
+    the CPU per comment (issue 8): they now wait until the comments are stored. The promise is the stored
     comment and the tracking number the page shows; the mail confirms it a little later. Rows
     left by a process that stopped are sent by the next sender that looks (soon after it starts,
     every ``RECEIPT_POLL`` seconds) or by ``flask consultation send-receipts``.

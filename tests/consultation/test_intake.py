@@ -89,13 +89,18 @@ def batched(committing_app):
 @pytest.fixture
 def held_writer(batched, monkeypatch):
     """The writer's first batch waits until ``release`` is set; every batch's size is recorded."""
+    return hold_batch(monkeypatch, 1)
+
+
+def hold_batch(monkeypatch, number: int) -> tuple[threading.Event, list[int]]:
+    """The writer's ``number``-th batch waits until ``release`` is set; every batch's size is recorded."""
     release = threading.Event()
     sizes: list[int] = []
     real = intake.submit_comments
 
     def spy(submissions, **kwargs):
         sizes.append(len(submissions))
-        if len(sizes) == 1:
+        if len(sizes) == number:
             release.wait(20)
         return real(submissions, **kwargs)
 
@@ -288,17 +293,7 @@ def test_receipt_mails_wait_no_longer_than_the_deferral_bound(batched, monkeypat
 def test_receipt_mails_wait_while_a_batch_takes_longer_than_the_quiet_time(batched, monkeypatch):
     """Quiet means out of a batch: a batch still running after RECEIPT_QUIET holds the mails back."""
     monkeypatch.setattr(intake, "RECEIPT_QUIET", 0.3)
-    release = threading.Event()
-    real = intake.submit_comments
-    calls: list[int] = []
-
-    def slow_second_batch(submissions, **kwargs):
-        calls.append(len(submissions))
-        if len(calls) == 2:
-            release.wait(20)
-        return real(submissions, **kwargs)
-
-    monkeypatch.setattr(intake, "submit_comments", slow_second_batch)
+    release, _ = hold_batch(monkeypatch, 2)
     with batched.app_context():
         first = intake.submit(submission(batched, 1))
 
