@@ -26,12 +26,12 @@ install: $(VENV)/.installed compile-translations
 compile-translations: $(BIN)/python
 	$(BIN)/pybabel -q compile -d portal/translations
 
-## run: install, migrate, load demo data on first run, serve with gunicorn on 127.0.0.1:$(PORT)
+## run: install, migrate, load demo data on first run, serve with Granian on 127.0.0.1:$(PORT)
 run: install
 	$(FLASK) init-db
 	$(FLASK) seed-demo --first-run
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --timeout 30 --graceful-timeout 10 \
-	  --access-logfile - app:app
+	$(BIN)/granian --interface wsgi --host 127.0.0.1 --port $(PORT) --workers 2 --blocking-threads 4 \
+	  --respawn-failed-workers --workers-kill-timeout 10 --access-log app:app
 
 ## browser: Debian's Chromium (and CJK fonts for screenshots) when missing
 browser:

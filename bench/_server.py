@@ -1,9 +1,10 @@
-"""Shared helpers of the surge and crash benchmarks: a throwaway instance, gunicorn, the CLI.
+"""Shared helpers of the surge, crash and page benchmarks: a throwaway instance, the WSGI server, the CLI.
 
 An ``Instance`` is a temporary instance folder (SQLite inside it by default) or, with a
 PostgreSQL URL, a fresh database created for the run on that server and dropped afterwards.
-Gunicorn runs in its own process group so a crash test can SIGKILL the master and every worker
-at once.
+The server is Granian, as deployed (README), or gunicorn (gthread) for comparison
+(``--server``). It runs in its own process group so a crash test can SIGKILL the main process
+and every worker at once.
 """
 
 from __future__ import annotations
@@ -116,13 +117,68 @@ class Instance:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
+#: The WSGI servers a benchmark can start: Granian (the deployment's, README and docs/DECISIONS.md)
+#: and gunicorn's threaded worker (the earlier deployment's), for comparison.
+SERVERS = ("granian", "gunicorn")
+
+
+def server_command(kind: str, port: int, workers: int, threads: int) -> list[str]:
+    """The command line that serves ``app:app`` on 127.0.0.1:``port``."""
+    if kind == "granian":
+        return [
+            str(Path(PYTHON).with_name("granian")),
+            "--interface",
+            "wsgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            # The threads that run the app in each worker; Granian holds the connections itself.
+            "--blocking-threads",
+            str(threads),
+            "--backlog",
+            "2048",
+            "--http",
+            "1",
+            "--no-ws",
+            "--log-level",
+            "warning",
+            "app:app",
+        ]
+    if kind != "gunicorn":
+        raise ValueError(f"unknown server {kind!r}: one of {', '.join(SERVERS)}")
+    return [
+        str(Path(PYTHON).with_name("gunicorn")),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--backlog",
+        "2048",
+        "--timeout",
+        "120",
+        # Longer than the client's pauses: a keep-alive connection closed by the server just as
+        # the client reuses it shows up as a connection error that is not the app's.
+        "--keep-alive",
+        "30",
+        "--log-level",
+        "warning",
+        "app:app",
+    ]
+
+
 @dataclass
 class Server:
-    """gunicorn serving ``app:app`` for an instance, in its own process group."""
+    """A WSGI server (``SERVERS``) serving ``app:app`` for an instance, in its own process group."""
 
     instance: Instance
     workers: int = 2
     threads: int = 4
+    kind: str = "granian"
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
     log: Path | None = None
@@ -131,31 +187,16 @@ class Server:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def describe(self) -> str:
+        if self.kind == "granian":
+            return f"Granian (WSGI) {self.workers} workers x {self.threads} blocking threads"
+        return f"gunicorn {self.workers} workers x {self.threads} threads (gthread)"
+
     def start(self, timeout: float = 60) -> None:
-        gunicorn = Path(PYTHON).with_name("gunicorn")
-        self.log = self.instance.path / "gunicorn.log"
-        args = [
-            str(gunicorn),
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--workers",
-            str(self.workers),
-            "--threads",
-            str(self.threads),
-            "--backlog",
-            "2048",
-            "--timeout",
-            "120",
-            # Longer than the client's pauses: a keep-alive connection closed by the server just as
-            # the client reuses it shows up as a connection error that is not the app's.
-            "--keep-alive",
-            "30",
-            "--log-level",
-            "warning",
-            "app:app",
-        ]
+        self.log = self.instance.path / "server.log"
+        args = server_command(self.kind, self.port, self.workers, self.threads)
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(  # noqa: S603 (our own gunicorn)
+            self.proc = subprocess.Popen(  # noqa: S603 (our own server)
                 args, cwd=ROOT, env=self.instance.env, stdout=out, stderr=out, start_new_session=True
             )
         self.wait_ready(timeout)
@@ -164,7 +205,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}; see {self.log}")
+                raise RuntimeError(f"{self.kind} exited with {self.proc.returncode}; see {self.log}")
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
                 conn.request("GET", "/healthz")
@@ -173,7 +214,7 @@ class Server:
                     return
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError("gunicorn did not answer /healthz")
+        raise RuntimeError(f"{self.kind} did not answer /healthz")
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -185,7 +226,7 @@ class Server:
             self.kill()
 
     def cpu_seconds(self) -> float:
-        """CPU time (user + system) used so far by gunicorn's master and workers (Linux /proc)."""
+        """CPU time (user + system) used so far by the server's main process and workers (Linux /proc)."""
         if self.proc is None:
             return 0.0
         tick = os.sysconf("SC_CLK_TCK")
@@ -197,18 +238,18 @@ class Server:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[2]) == self.proc.pid:  # the process group gunicorn leads
+            if int(fields[2]) == self.proc.pid:  # the process group the server leads
                 total += int(fields[11]) + int(fields[12])
         return total / tick
 
     def kill(self) -> None:
-        """SIGKILL the master and all its workers (the whole process group) at once."""
+        """SIGKILL the main process and all its workers (the whole process group) at once."""
         if self.proc is None:
             return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=30)
-        # Workers of the killed master are reparented; wait until none of the group is left.
+        # Workers of the killed main process are reparented; wait until none of the group is left.
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -219,7 +260,7 @@ class Server:
 
 
 def log_errors(server: Server, limit: int = 6) -> list[str]:
-    """The distinct exception lines gunicorn logged (what a 500 was)."""
+    """The distinct exception lines the server logged (what a 500 was)."""
     if server.log is None or not server.log.exists():
         return []
     found: list[str] = []

@@ -1,10 +1,11 @@
-"""Crash safety: SIGKILL gunicorn (master and workers) in the middle of a comment surge, restart it.
+"""Crash safety: SIGKILL the server (main process and workers) in the middle of a comment surge, restart it.
 
 Builds a throwaway instance like ``bench/surge.py`` (SQLite; ``--pg URL`` for a fresh PostgreSQL
 database), logs the accounts in, and lets them post comments through the HTML form. Before the
 surge some comments are published through the operations so the search queue holds work. When
-``--kill-after`` receipts have come back, the whole gunicorn process group is killed with
-SIGKILL while requests are in flight; gunicorn is started again on the same port and the
+``--kill-after`` receipts have come back, the server's whole process group (Granian, as
+deployed, or ``--server gunicorn``) is killed with SIGKILL while requests are in flight; the
+server is started again on the same port and the
 accounts post the comments they had not been given a receipt for (same sessions: the secret key
 lives in the instance). Then it checks:
 
@@ -31,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _server import Instance, Server, load_average  # noqa: E402
+from _server import SERVERS, Instance, Server, load_average  # noqa: E402
 from surge import (  # noqa: E402
     SLUG,
     Citizen,
@@ -207,13 +208,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--server", choices=SERVERS, default="granian")
     parser.add_argument("--pg", metavar="URL")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
     kill_after = args.kill_after if args.kill_after is not None else max(1, int(args.comments * 0.4))
 
     instance = Instance(pg_url=args.pg, keep=args.keep)
-    server = Server(instance, workers=args.workers, threads=args.threads)
+    server = Server(instance, workers=args.workers, threads=args.threads, kind=args.server)
     ok = False
     try:
         started = time.perf_counter()
@@ -238,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             surge_until_killed(server, plan[args.publish :], args.concurrency, kill_after)
         )
         print(
-            f"killed gunicorn (SIGKILL to the process group) after {outcome.accepted} receipts; "
+            f"killed {server.kind} (SIGKILL to the process group) after {outcome.accepted} receipts; "
             f"{len(unanswered)} comments without a receipt; responses {dict(outcome.statuses)}"
         )
         queued_at_kill = queued_receipts()

@@ -1,14 +1,16 @@
-"""Requests per second for /healthz, the catalogue and a decision page, served by gunicorn.
+"""Requests per second for /healthz, the catalogue and a decision page, served by Granian (as deployed).
 
 Builds a throwaway instance (SQLite in a temporary folder), loads the demo data, adds published
 comments to the water-price decision (2,000 by default; needs the consultation feature), starts
-gunicorn on a free port and loads each page with wrk (or, when wrk is missing, a threaded Python
-client). Prints requests/s for each page and its ratio to /healthz measured in the same run,
-then appends the figures to docs/PERFORMANCE.md (unless --no-write).
+the server (``--server``: Granian, or gunicorn for comparison) on a free port and loads each
+page with wrk (or, when wrk is missing, a threaded Python client). Prints requests/s for each
+page and its ratio to /healthz measured in the same run, then appends the figures to
+docs/PERFORMANCE.md (unless --no-write).
 
 Target (issue 3): every page at least 20% of /healthz.
 
     .venv/bin/python bench/pages.py [--duration 10] [--connections 16] [--comments 2000]
+                                    [--server granian|gunicorn]
 """
 
 from __future__ import annotations
@@ -30,7 +32,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 PYTHON = sys.executable
+
+from _server import SERVERS, server_command  # noqa: E402
+
 DECISION_SLUG = "2026-water-price"
 #: "/" is a reference: the cost of the shared page frame (base template, session, language form).
 PAGES = ["/healthz", "/", "/decisions", f"/decisions/{DECISION_SLUG}"]
@@ -115,7 +121,7 @@ def wait_ready(port: int, timeout: float = 30) -> None:
                 return
         except OSError:
             time.sleep(0.2)
-    sys.exit("gunicorn did not start")
+    sys.exit("the server did not start")
 
 
 def warm_up(port: int, path: str, rounds: int = 12) -> None:
@@ -192,6 +198,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--server", choices=SERVERS, default="granian")
     parser.add_argument("--comments", type=int, default=2000)
     parser.add_argument("--no-write", action="store_true", help="do not append to docs/PERFORMANCE.md")
     parser.add_argument(
@@ -219,20 +226,8 @@ def main() -> None:
         print(note)
 
         port = free_port()
-        gunicorn = Path(PYTHON).with_name("gunicorn")
-        server = subprocess.Popen(
-            [
-                str(gunicorn),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(args.workers),
-                "--threads",
-                str(args.threads),
-                "--log-level",
-                "warning",
-                "app:app",
-            ],
+        server = subprocess.Popen(  # noqa: S603 (our own server)
+            server_command(args.server, port, args.workers, args.threads),
             cwd=ROOT,
             env=env,
         )
@@ -257,7 +252,7 @@ def main() -> None:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     load = os.getloadavg()[0]
     setup = (
-        f"SQLite, gunicorn {args.workers} workers x {args.threads} threads, {tool} {args.connections} connections,"
+        f"SQLite, {args.server} {args.workers} workers x {args.threads} threads, {tool} {args.connections} connections,"
         f" {args.duration} s per page; load average {load:.1f} on {os.cpu_count()} CPUs at the end; {note}"
     )
     lines = [

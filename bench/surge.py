@@ -1,9 +1,10 @@
-"""Surge benchmark: thousands of citizens comment on one open decision at once, through gunicorn.
+"""Surge benchmark: thousands of citizens comment on one open decision at once, through the WSGI server.
 
 Builds a throwaway instance (SQLite in a temporary folder; ``--pg URL`` creates a fresh database on
 that PostgreSQL server and drops it afterwards), applies the migrations, creates one department,
 official and decision with an open consultation through the operations, and bulk-inserts
-``--accounts`` confirmed citizen accounts. Gunicorn serves the app with the rate limits raised.
+``--accounts`` confirmed citizen accounts. Granian serves the app as deployed (``--server gunicorn``
+for the earlier deployment's server), with the rate limits raised.
 An asyncio client (aiohttp) logs every account in through the login form (CSRF token, cookies
 kept per account), then the accounts post ``--per-account`` comments each through the real HTML
 form, ``--concurrency`` at a time, each on a kept-alive connection of a lighter client written on
@@ -21,7 +22,8 @@ Targets (issue 8, this 2-core machine): >= 300 accepted comments/s on SQLite, >=
 PostgreSQL, no 5xx, zero lost.
 
     .venv/bin/python bench/surge.py [--accounts 2000] [--per-account 2] [--concurrency 64]
-                                    [--workers 2] [--threads 32] [--pg postgresql://postgres@127.0.0.1:5432/test]
+                                    [--workers 2] [--threads 32] [--server granian|gunicorn]
+                                    [--pg postgresql://postgres@127.0.0.1:5432/test]
 """
 
 from __future__ import annotations
@@ -44,7 +46,16 @@ from urllib.parse import urlencode, urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _server import Instance, Server, cpu_share, cpu_ticks, load_average, log_errors, machine_speed  # noqa: E402
+from _server import (  # noqa: E402
+    SERVERS,
+    Instance,
+    Server,
+    cpu_share,
+    cpu_ticks,
+    load_average,
+    log_errors,
+    machine_speed,
+)
 
 PASSWORD = "Surge-2026-bench"  # noqa: S105 (throwaway accounts of a throwaway instance)
 SLUG = "2026-surge-bench"
@@ -554,7 +565,8 @@ def main() -> int:
     parser.add_argument("--accounts", type=int, default=2000, help="citizen accounts (a few thousand)")
     parser.add_argument("--per-account", type=int, default=2, help="comments each account posts")
     parser.add_argument("--concurrency", type=int, default=64, help="accounts posting at the same time")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="the server's worker processes")
+    parser.add_argument("--server", choices=SERVERS, default="granian", help="the WSGI server (default: as deployed)")
     parser.add_argument(
         "--threads",
         type=int,
@@ -568,7 +580,7 @@ def main() -> int:
     args = parser.parse_args()
 
     instance = Instance(pg_url=args.pg, keep=args.keep)
-    server = Server(instance, workers=args.workers, threads=args.threads)
+    server = Server(instance, workers=args.workers, threads=args.threads, kind=args.server)
     ok = True
     try:
         where = f", database {instance.database}" if instance.database else ""
@@ -605,7 +617,7 @@ def main() -> int:
         five_xx = sum(n for s, n in outcome.statuses.items() if isinstance(s, int) and s >= 500)
         print()
         print(
-            f"setup: {instance.kind}, gunicorn {args.workers} workers x {args.threads} threads (gthread), "
+            f"setup: {instance.kind}, {server.describe()}, "
             f"{len(citizens)} accounts x {args.per_account} comments, {args.concurrency} concurrent"
         )
         print(f"load average before {load_before}; after {load_after}")
@@ -624,7 +636,7 @@ def main() -> int:
         if outcome.accepted:
             per = cpu / outcome.accepted * 1000
             print(
-                f"gunicorn used {cpu:.0f} CPU-seconds: {per:.1f} ms per accepted comment, a ceiling of "
+                f"{server.kind} used {cpu:.0f} CPU-seconds: {per:.1f} ms per accepted comment, a ceiling of "
                 f"{2000 / per if per else 0:.0f}/s on 2 idle cores (the load generator not counted)"
             )
             print(
@@ -636,7 +648,7 @@ def main() -> int:
         print(
             f"receipt mails: {receipts['mailed']} of {receipts['handed_out']} tracking numbers mailed "
             f"({receipts['extra']} duplicate or unknown), the last {mailed['lag_seconds']:.1f} s after the last "
-            f"answer; writing them took gunicorn {mailed['cpu_seconds']:.1f} CPU-seconds after the surge "
+            f"answer; writing them took {server.kind} {mailed['cpu_seconds']:.1f} CPU-seconds after the surge "
             f"({mailed['cpu_seconds'] / max(receipts['mailed'], 1) * 1000:.2f} ms per mail)"
         )
         stored = check_stored(outcome.tracking)
@@ -648,7 +660,7 @@ def main() -> int:
         verify = instance.flask("trace", "verify", check=False)
         print(f"flask trace verify: exit {verify.returncode}: {verify.stdout.strip() or verify.stderr.strip()}")
         for line in log_errors(server):
-            print(f"gunicorn logged: {line}")
+            print(f"{server.kind} logged: {line}")
         try:
             searched = publish_and_search(prepared["official_id"], args.search_lag)
         except Exception as exc:  # noqa: BLE001 (report the search failure with the other figures)

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import multiprocessing.util
 import os
 import queue
 import re
@@ -365,13 +366,17 @@ class ReceiptSender:
         self.wake.set()
         self.thread = threading.Thread(target=self._run, name="portal-receipts", daemon=True)
         self.thread.start()
-        # A worker that stops in good order (gunicorn's graceful shutdown ends with sys.exit)
-        # sends what it queued; after a crash the rows wait for another sender.
+        # A worker that stops in good order sends what it queued; after a crash the rows wait
+        # for another sender. Gunicorn's worker ends with sys.exit (atexit); Granian's is a
+        # multiprocessing child, which ends with os._exit after multiprocessing's own exit
+        # hooks, so the sender is registered with both (the first to run unregisters the other).
         atexit.register(self.stop)
+        self._at_worker_exit = multiprocessing.util.Finalize(self, self.stop, exitpriority=10)
 
     def stop(self) -> None:
         """End the thread, then send what is still queued (without waiting for quiet)."""
         atexit.unregister(self.stop)
+        self._at_worker_exit.cancel()
         self.halt.set()
         self.wake.set()
         self.thread.join(10)
@@ -483,7 +488,7 @@ def stop(app: Flask) -> None:
 
 
 def _writer_for(app: Flask) -> Writer:
-    """This process's writer for ``app``, started on first use (after gunicorn forked the worker)."""
+    """This process's writer for ``app``, started on first use (in the worker process, after the server started it)."""
     key = id(app)
     writer = _writers.get(key)
     if writer is None or writer.pid != os.getpid() or not writer.thread.is_alive():

@@ -1,6 +1,6 @@
-"""Crash safety (issue 8): SIGKILL gunicorn in the middle of a comment surge, restart, nothing lost.
+"""Crash safety (issue 8): SIGKILL the server in the middle of a comment surge, restart, nothing lost.
 
-Runs ``bench/crash.py`` small (a throwaway instance, its own gunicorn on a free port) in a separate
+Runs ``bench/crash.py`` small (a throwaway instance, its own Granian on a free port, as deployed) in a separate
 process, so this process's environment and database are untouched: on SQLite, or on a throwaway
 database of the PostgreSQL server when the suite runs on PostgreSQL.
 """
@@ -19,7 +19,7 @@ from tests.conftest import PG_URL
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.skipif(shutil.which("gunicorn", path=str(Path(sys.executable).parent)) is None, reason="needs gunicorn")
+@pytest.mark.skipif(shutil.which("granian", path=str(Path(sys.executable).parent)) is None, reason="needs granian")
 def test_sigkill_mid_surge_loses_no_receipted_comment():
     args = ["--comments", "60", "--accounts", "20", "--kill-after", "20", "--publish", "8", "--concurrency", "8"]
     if PG_URL:
@@ -33,7 +33,7 @@ def test_sigkill_mid_surge_loses_no_receipted_comment():
         check=False,
     )
     report = result.stdout + result.stderr
-    assert "killed gunicorn (SIGKILL" in report, report
+    assert "killed granian (SIGKILL" in report, report
     for check in (
         "every receipted comment stored",
         "no half-written record",

@@ -5,6 +5,7 @@ These tests commit for real (the writer thread has its own connection), on a dat
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 import threading
 import time
@@ -396,6 +397,32 @@ def test_receipts_left_queued_are_sent_by_the_command_and_at_stop(batched, monke
     intake.stop(batched)  # a worker stopping in good order sends what it queued
     assert queued(batched) == []
     assert sorted(second.tracking_number in m["Subject"] for m in outbox(batched)) == [False, True]
+
+
+def _worker_that_comments_and_ends(app, i: int) -> None:
+    """A forked worker process's life: a comment through its own writer, then the end of the target."""
+    with app.app_context():
+        db.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
+        intake.submit(submission(app, i))
+    # Returning ends the process as Granian's workers end: multiprocessing's exit hooks, then
+    # os._exit (no atexit).
+
+
+def test_a_worker_process_ending_in_good_order_sends_what_it_queued(batched, monkeypatch):
+    # Granian runs each worker as a multiprocessing child: the sender must not rely on atexit.
+    monkeypatch.setattr(intake, "RECEIPT_QUIET", 60)
+    monkeypatch.setattr(intake, "RECEIPT_DEFER", 60)
+    with batched.app_context():
+        db.engine.dispose()  # nothing pooled to hand down to the child
+    worker = multiprocessing.get_context("fork").Process(target=_worker_that_comments_and_ends, args=(batched, 7))
+    worker.start()
+    worker.join(30)
+    assert worker.exitcode == 0
+    assert queued(batched) == []
+    with batched.app_context():
+        number = db.session.execute(select(Comment.tracking_number)).scalar_one()
+        db.session.remove()
+    assert [number in m["Subject"] for m in outbox(batched)] == [True]
 
 
 def test_the_form_posts_through_the_writer_without_taking_the_write_lock_first(batched):
