@@ -1,4 +1,4 @@
-"""WSGI entry point: ``gunicorn app:app`` or ``flask --app app ...``."""
+"""WSGI entry point: ``granian --interface wsgi app:app`` (README), ``gunicorn app:app`` or ``flask --app app ...``."""
 
 from portal import create_app
 

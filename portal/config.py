@@ -143,7 +143,7 @@ def load_secret_key(instance_path: Path) -> str:
         pass
     key = secrets.token_hex(32)
     try:
-        # O_EXCL: when several gunicorn workers start at once, exactly one writes the key.
+        # O_EXCL: when several server workers start at once, exactly one writes the key.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return _read_when_written(path)
