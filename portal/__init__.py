@@ -10,6 +10,7 @@ from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config as cfg
+from portal.core.sessions import SessionInterface
 from portal.core.utils import BoundedIntegerConverter
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +74,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
 
     app.json.ensure_ascii = False  # JSON carries UTF-8 text, not \u escapes
+    app.session_interface = SessionInterface()  # Flask's signed cookie, its serializer built once
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)

@@ -20,13 +20,19 @@ from sqlalchemy.engine import Connection
 
 
 def insert_rows(
-    connection: Connection, table: Table, rows: Sequence[dict], *, returning: str | None = None, key: str | None = None
+    connection: Connection,
+    table: Table,
+    rows: Sequence[dict],
+    *,
+    returning: str | None = None,
+    key: str | tuple[str, ...] | None = None,
 ) -> list:
     """Insert ``rows`` (dicts with the same keys, values as for the ORM); with ``returning``, that
     column's value for each row, in the order of ``rows``.
 
-    ``key`` names a column whose values differ between the rows: PostgreSQL does not promise
-    the order of ``RETURNING`` rows, so they are matched to ``rows`` by it.
+    ``key`` names a column (or a tuple of columns) whose values differ between the rows:
+    PostgreSQL does not promise the order of ``RETURNING`` rows, so they are matched to ``rows``
+    by it.
     """
     if not rows:
         return []
@@ -34,6 +40,10 @@ def insert_rows(
     names = rows[0].keys()
     if any(row.keys() != names for row in rows):
         raise ValueError("insert_rows needs the same columns in every row")
+    keys = (key,) if isinstance(key, str) else key
+    wanted = [tuple(row[k] for k in keys) for row in rows] if keys else []
+    if len(set(wanted)) != len(wanted):
+        raise ValueError("insert_rows: the key columns do not tell the rows apart")
     if connection.dialect.name != "postgresql":
         statement = insert(table)
         if returning is None:
@@ -43,7 +53,7 @@ def insert_rows(
         return list(connection.execute(statement, list(rows)).scalars())
     if returning is not None and key is None:
         raise ValueError("on PostgreSQL, returning needs a key column to match the rows")
-    statement, processors = _unnest_insert(table, columns, returning, key, connection.dialect)
+    statement, processors = _unnest_insert(table, columns, returning, keys, connection.dialect)
     params = {}
     for index, (column, process) in enumerate(zip(columns, processors, strict=True)):
         values = [row[column] for row in rows]
@@ -51,12 +61,14 @@ def insert_rows(
     result = connection.execute(statement, params)
     if returning is None:
         return []
-    found = {row_key: value for value, row_key in result}
-    return [found[row[key]] for row in rows]
+    found = {tuple(row_key): value for value, *row_key in result}
+    return [found[wanted_key] for wanted_key in wanted]
 
 
 @functools.cache
-def _unnest_insert(table: Table, columns: tuple[str, ...], returning: str | None, key: str | None, dialect):
+def _unnest_insert(
+    table: Table, columns: tuple[str, ...], returning: str | None, keys: tuple[str, ...] | None, dialect
+):
     """The statement (built once per table, column set and dialect) and each column's bind processor."""
     quote = dialect.identifier_preparer.quote
     arrays = []
@@ -71,5 +83,5 @@ def _unnest_insert(table: Table, columns: tuple[str, ...], returning: str | None
     # Names from the table's own metadata, quoted; the values are all parameters.
     sql = f"INSERT INTO {quote(table.name)} ({names}) SELECT * FROM unnest({', '.join(arrays)})"  # noqa: S608
     if returning is not None:
-        sql += f" RETURNING {quote(returning)}, {quote(key)}"
+        sql += f" RETURNING {', '.join(quote(name) for name in (returning, *keys))}"
     return text(sql), tuple(processors)

@@ -184,6 +184,25 @@ def test_a_rolled_back_batch_leaves_no_group_behind(db, make_consultation):
     assert _found(consultation_id, texts[2]) is None  # its group was rolled back (on SQLite its id is reused)
 
 
+def test_a_failed_insert_of_the_new_groups_leaves_no_provisional_entry(db, make_consultation, monkeypatch):
+    consultation_id = make_consultation().id
+    texts = ["".join(PHRASES[4:8]), "".join(PHRASES[4:8]) + "呀", "".join(PHRASES[8:12])]
+
+    def refused(new):
+        raise RuntimeError("the database went away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(dedupe, "_insert_groups", refused)
+        with pytest.raises(RuntimeError):
+            dedupe.assign_groups([(consultation_id, t) for t in texts])
+    state, _sqlite = dedupe._state()
+    assert all(max(index.groups, default=0) < dedupe.PROVISIONAL for index in state.consultations.values())
+    first, again, other = dedupe.assign_groups([(consultation_id, t) for t in texts])
+    assert first == again != other
+    assert max(first, other) < dedupe.PROVISIONAL
+    assert _found(consultation_id, texts[2]) == other
+
+
 def test_ties_go_to_the_newest_group_and_identical_texts_to_the_oldest(db, make_consultation):
     consultation_id = make_consultation().id
     base = "".join(PHRASES[:3])

@@ -61,6 +61,20 @@ def test_the_same_statement_serves_batches_of_every_size(connection):
         assert [counts[i] for i in ids] == list(range(size))
 
 
+def test_rows_told_apart_by_several_key_columns(connection):
+    rows = [_row("k1", flag=True, count=1), _row("k2", flag=True, count=2), _row("k3", flag=False, count=1)]
+    ids = insert_rows(connection, things, rows, returning="id", key=("flag", "count"))
+    stored = {r.code: r.id for r in connection.execute(sa.select(things))}
+    assert ids == [stored["k1"], stored["k2"], stored["k3"]]
+
+
+def test_a_key_that_does_not_tell_the_rows_apart_is_refused_before_any_write(connection):
+    rows = [_row("k1", flag=True, count=1), _row("k2", flag=True, count=1)]
+    with pytest.raises(ValueError, match="do not tell the rows apart"):
+        insert_rows(connection, things, rows, returning="id", key=("flag", "count"))
+    assert connection.execute(sa.select(sa.func.count()).select_from(things)).scalar() == 0
+
+
 def test_without_returning_and_with_no_rows(connection):
     assert insert_rows(connection, things, []) == []
     assert insert_rows(connection, things, [_row("q"), _row("r")]) == []
