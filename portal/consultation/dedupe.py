@@ -187,7 +187,7 @@ def _overlap_needed(a: int, b: int) -> int:
 class _Consultation:
     """The indexed groups of one consultation."""
 
-    __slots__ = ("groups", "by_hash", "postings", "rank", "ranked_at")
+    __slots__ = ("groups", "by_hash", "postings", "rank", "ranked_at", "provisional")
 
     def __init__(self) -> None:
         #: group id -> (text hash, text cut to COMPARE_CHARS, text_length column)
@@ -199,6 +199,8 @@ class _Consultation:
         #: The fixed shingle order: document frequency (>= 2) among the groups when last ranked.
         self.rank: dict[str, int] = {}
         self.ranked_at = 0
+        #: provisional group id (``assign_groups``) -> the prefix it is filed under, for ``rename``
+        self.provisional: dict[int, list[str]] = {}
 
     def add(self, group_id: int, digest: str, text: str, length: int) -> None:
         known = self.groups.get(group_id)
@@ -237,11 +239,30 @@ class _Consultation:
         """File a group under its prefix shingles, each with its position (``_entry``)."""
         shingle_set = _shingles_of(digest, text)
         size = len(shingle_set)
-        for position, shingle in enumerate(prefix(shingle_set, self.rank)):
+        filed = prefix(shingle_set, self.rank)
+        for position, shingle in enumerate(filed):
             self.postings.setdefault(shingle, []).append(_entry(group_id, size, position))
+        if group_id >= PROVISIONAL:
+            self.provisional[group_id] = filed
+
+    def rename(self, provisional: int, group_id: int) -> None:
+        """Give a provisional group (``assign_groups``) its real id, in place: its postings keep
+        their prefix shingles and positions, so nothing is sorted again."""
+        if group_id in self.groups:
+            self.remove(group_id)  # on SQLite, an id of a rolled-back group given out again
+        digest, text, length = self.groups.pop(provisional)
+        self.groups[group_id] = (digest, text, length)
+        ids = self.by_hash[digest]
+        ids.remove(provisional)
+        bisect.insort(ids, group_id)
+        size = len(_shingles_of(digest, text))
+        for position, shingle in enumerate(self.provisional.pop(provisional)):
+            posting = self.postings[shingle]
+            posting[posting.index(_entry(provisional, size, position))] = _entry(group_id, size, position)
 
     def remove(self, group_id: int) -> None:
         entry = self.groups.pop(group_id, None)
+        self.provisional.pop(group_id, None)
         if entry is None:
             return
         digest, text, _length = entry
@@ -508,7 +529,7 @@ def assign_groups(items: list[tuple[int, str]]) -> list[int]:
     is filed in the index at once under a provisional id above every real one (``PROVISIONAL``),
     so a later text of the call finds it, and the call's new groups are inserted together at the
     end (one statement, ``core/bulk.insert_rows``; one insert per group was a third of the
-    grouping's cost under a surge) and filed again under their real ids. If the transaction is
+    grouping's cost under a surge) and renamed to their real ids in the index. If the transaction is
     rolled back, those entries are phantoms, which ``_find`` notices (the row is gone or holds
     another text) and ``_refresh`` replaces.
     """
@@ -539,11 +560,12 @@ def assign_groups(items: list[tuple[int, str]]) -> list[int]:
                     index.add(group_id, digest, normalised, length)
                 ids.append(group_id)
             real = _insert_groups(new)
-        finally:
-            for provisional, row in new:  # out of the index, whether the insert went in or not
+            for (provisional, row), group_id in zip(new, real, strict=True):
+                indexes[row["consultation_id"]].rename(provisional, group_id)
+        except BaseException:
+            for provisional, row in new:  # none stays in the index under its provisional id
                 indexes[row["consultation_id"]].remove(provisional)
-        for (_provisional, row), group_id in zip(new, real, strict=True):
-            indexes[row["consultation_id"]].add(group_id, row["text_hash"], row["normalised"], row["text_length"])
+            raise
     return [real[i - PROVISIONAL] if i >= PROVISIONAL else i for i in ids]
 
 

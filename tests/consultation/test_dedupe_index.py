@@ -168,6 +168,17 @@ def test_a_batch_gets_the_groups_one_by_one_would(db, make_consultation, monkeyp
         assert all(stored[i].consultation_id == c for i, (c, _text) in zip(ids, batch, strict=True))
         made += len({i for i in ids if i > before})
     assert 50 < made < len(texts)  # both kinds of answer were exercised
+    _assert_no_provisional_entry()
+
+
+def _assert_no_provisional_entry() -> None:
+    """Every group in the index, its postings included, is under its real id."""
+    state, _sqlite = dedupe._state()
+    for index in state.consultations.values():
+        assert not index.provisional
+        assert all(group_id < dedupe.PROVISIONAL for group_id in index.groups)
+        filed = {entry >> dedupe._ID_SHIFT for posting in index.postings.values() for entry in posting}
+        assert filed <= set(index.groups)
 
 
 def test_a_rolled_back_batch_leaves_no_group_behind(db, make_consultation):
@@ -195,8 +206,7 @@ def test_a_failed_insert_of_the_new_groups_leaves_no_provisional_entry(db, make_
         patched.setattr(dedupe, "_insert_groups", refused)
         with pytest.raises(RuntimeError):
             dedupe.assign_groups([(consultation_id, t) for t in texts])
-    state, _sqlite = dedupe._state()
-    assert all(max(index.groups, default=0) < dedupe.PROVISIONAL for index in state.consultations.values())
+    _assert_no_provisional_entry()
     first, again, other = dedupe.assign_groups([(consultation_id, t) for t in texts])
     assert first == again != other
     assert max(first, other) < dedupe.PROVISIONAL
