@@ -426,7 +426,7 @@ async def surge(base: str, citizens: list[Citizen], per_account: int, concurrenc
 
 def wait_for_receipts(server: Server, outbox: Path, expected: int, limit_seconds: float) -> dict:
     """Wait until the outbox holds ``expected`` mails (the receipts: logging in sends none), at most
-    ``limit_seconds``; the time it took after the surge's last answer and gunicorn's CPU meanwhile.
+    ``limit_seconds``; the time it took after the surge's last answer and the server's CPU meanwhile.
 
     The intake queues each receipt in the comment's transaction and its sender writes them once
     the writer is quiet (intake.ReceiptSender), so under a surge their cost comes after it."""
