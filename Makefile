@@ -30,7 +30,7 @@ compile-translations: $(BIN)/python
 run: install
 	$(FLASK) init-db
 	$(FLASK) seed-demo --first-run
-	$(BIN)/granian --interface wsgi --host 127.0.0.1 --port $(PORT) --workers 2 --blocking-threads 4 \
+	$(BIN)/granian --interface wsgi --http 1 --host 127.0.0.1 --port $(PORT) --workers 2 --blocking-threads 4 \
 	  --respawn-failed-workers --workers-kill-timeout 10 --access-log app:app
 
 ## browser: Debian's Chromium (and CJK fonts for screenshots) when missing

@@ -142,7 +142,6 @@ def server_command(kind: str, port: int, workers: int, threads: int) -> list[str
             "2048",
             "--http",
             "1",
-            "--no-ws",
             "--log-level",
             "warning",
             "app:app",

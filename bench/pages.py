@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,18 +34,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 PYTHON = sys.executable
 
-from _server import SERVERS, server_command  # noqa: E402
+from _server import SERVERS, free_port, server_command  # noqa: E402
 
 DECISION_SLUG = "2026-water-price"
 #: "/" is a reference: the cost of the shared page frame (base template, session, language form).
 PAGES = ["/healthz", "/", "/decisions", f"/decisions/{DECISION_SLUG}"]
 TARGET_RATIO = 0.20
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run(args: list[str], env: dict) -> str:

@@ -9,6 +9,7 @@ import multiprocessing
 import re
 import threading
 import time
+import warnings
 from contextlib import contextmanager
 from datetime import timedelta
 from email import message_from_bytes
@@ -415,7 +416,12 @@ def test_a_worker_process_ending_in_good_order_sends_what_it_queued(batched, mon
     with batched.app_context():
         db.engine.dispose()  # nothing pooled to hand down to the child
     worker = multiprocessing.get_context("fork").Process(target=_worker_that_comments_and_ends, args=(batched, 7))
-    worker.start()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns when a process with threads forks; Granian forks its workers so too.
+        warnings.filterwarnings(
+            "ignore", message=r".*use of fork\(\) may lead to deadlocks", category=DeprecationWarning
+        )
+        worker.start()
     worker.join(30)
     assert worker.exitcode == 0
     assert queued(batched) == []
